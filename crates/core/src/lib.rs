@@ -1,0 +1,8 @@
+//! Keyway's domain vocabulary, shared by every other crate.
+//! Invariant: this crate does no IO (no files, network, clock reads outside `now()` helpers, or SQL).
+
+pub mod environment;
+pub mod id;
+pub mod project;
+pub mod secret_key;
+pub mod timestamp;

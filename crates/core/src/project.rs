@@ -1,0 +1,31 @@
+//! Projects, their secret keys, and the principal a key resolves to.
+
+use crate::environment::Environment;
+use crate::id::{ProjectId, SecretKeyId};
+use crate::timestamp::Timestamp;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A secret key as stored: never the key itself, only its keyed hash (kept by the store) and a hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretKeyRecord {
+    pub id: SecretKeyId,
+    pub project_id: ProjectId,
+    pub environment: Environment,
+    pub hint: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Who is calling: the (project, environment) a valid, unrevoked secret key resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub project_id: ProjectId,
+    pub environment: Environment,
+    pub key_id: SecretKeyId,
+}

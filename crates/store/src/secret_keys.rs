@@ -1,0 +1,101 @@
+//! Secret keys, stored only as a keyed hash plus a display hint. Lookup is by hash (an index probe);
+//! the caller compares in constant time.
+
+use keyway_core::environment::Environment;
+use keyway_core::id::{ProjectId, SecretKeyId};
+use keyway_core::project::SecretKeyRecord;
+use keyway_core::timestamp::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::error::StoreError;
+use crate::Store;
+
+/// A key about to be stored: its record and keyed hash, never the key.
+#[derive(Debug, Clone)]
+pub struct NewSecretKey {
+    pub record: SecretKeyRecord,
+    pub key_hash: String,
+}
+
+/// A stored key with its hash, for constant-time verification by the caller.
+#[derive(Debug, Clone)]
+pub struct StoredSecretKey {
+    pub record: SecretKeyRecord,
+    pub key_hash: String,
+}
+
+const COLUMNS: &str = "id, project_id, environment, key_hash, hint, created_at, revoked_at";
+
+impl Store {
+    pub async fn insert_secret_key(&self, key: &NewSecretKey) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        insert_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn secret_key_by_hash(&self, key_hash: &str) -> Result<Option<StoredSecretKey>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM secret_keys WHERE key_hash = $1");
+        let row = sqlx::query(&sql).bind(key_hash).fetch_optional(self.pool()).await?;
+        row.as_ref().map(stored_from_row).transpose()
+    }
+
+    pub async fn list_secret_keys(&self, project: Option<&ProjectId>) -> Result<Vec<SecretKeyRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM secret_keys WHERE ($1 = '' OR project_id = $1) ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(project.map(ProjectId::as_str).unwrap_or(""))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| stored_from_row(r).map(|k| k.record)).collect()
+    }
+
+    /// Marks a key revoked. False when no unrevoked key has that id.
+    pub async fn revoke_secret_key(&self, id: &SecretKeyId, at: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE secret_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at.unix_millis())
+            .bind(id.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+pub(crate) async fn insert_key(tx: &mut Transaction<'_, Any>, key: &NewSecretKey) -> Result<(), StoreError> {
+    let r = &key.record;
+    sqlx::query(
+        "INSERT INTO secret_keys (id, project_id, environment, key_hash, hint, created_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(r.id.as_str())
+    .bind(r.project_id.as_str())
+    .bind(r.environment.as_str())
+    .bind(&key.key_hash)
+    .bind(&r.hint)
+    .bind(r.created_at.unix_millis())
+    .bind(r.revoked_at.map(Timestamp::unix_millis))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn stored_from_row(row: &AnyRow) -> Result<StoredSecretKey, StoreError> {
+    let environment: String = row.try_get("environment")?;
+    Ok(StoredSecretKey {
+        record: SecretKeyRecord {
+            id: SecretKeyId::from_trusted(row.try_get("id")?),
+            project_id: ProjectId::from_trusted(row.try_get("project_id")?),
+            environment: environment
+                .parse::<Environment>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            hint: row.try_get("hint")?,
+            created_at: Timestamp::from_unix_millis(row.try_get("created_at")?),
+            revoked_at: row
+                .try_get::<Option<i64>, _>("revoked_at")?
+                .map(Timestamp::from_unix_millis),
+        },
+        key_hash: row.try_get("key_hash")?,
+    })
+}
