@@ -1,1 +1,35 @@
-//! placeholder
+//! Keyway's use cases, one module per capability. Protocol-agnostic: nothing here knows HTTP status codes,
+//! JSON wire shapes or SQL. `Broker::start` runs the start-up checks every process (server or CLI) needs.
+
+pub mod bootstrap;
+pub mod error;
+pub mod keys;
+pub mod sealing;
+
+use keyway_crypto::keyring::Keyring;
+use keyway_store::Store;
+
+use crate::bootstrap::FirstStart;
+use crate::error::BrokerError;
+use crate::keys::SecretKeys;
+use crate::sealing::Sealer;
+
+/// Everything a request handler or CLI command needs, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Broker {
+    pub store: Store,
+    pub sealer: Sealer,
+    pub keys: SecretKeys,
+}
+
+impl Broker {
+    /// Checks the master keyring against the database, loads server secrets, and on an empty database
+    /// creates the default project. Returns the first-start keys when this call created them.
+    pub async fn start(store: Store, keyring: Keyring) -> Result<(Self, Option<FirstStart>), BrokerError> {
+        let sealer = Sealer::new(store.clone(), keyring);
+        sealer.check_keyring().await?;
+        let keys = SecretKeys::new(store.clone(), sealer.secret_key_hasher().await?);
+        let first_start = bootstrap::ensure_default_project(&store, &keys).await?;
+        Ok((Self { store, sealer, keys }, first_start))
+    }
+}

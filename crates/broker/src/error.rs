@@ -1,0 +1,26 @@
+//! The broker's failures. `server` maps each to a status and a stable code; the binary prints them.
+
+use keyway_crypto::error::CryptoError;
+use keyway_store::error::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(
+        "wrong master key: this database was sealed with master key {known} but the configured key is {configured}. \
+         Set KEYWAY_MASTER_KEY (or KEYWAY_MASTER_KEY_FILE) to the key this database was created with"
+    )]
+    WrongMasterKey { known: String, configured: String },
+    #[error(
+        "{rows} sealed value(s) use master key {key_id}, which is not configured. Keep that key in KEYWAY_MASTER_KEY \
+         (after the new one) until `keyway master-key rotate` has re-wrapped everything"
+    )]
+    MasterKeyMissing { key_id: String, rows: i64 },
+    #[error("project {0:?} not found")]
+    ProjectNotFound(String),
+    #[error("secret key {0:?} not found or already revoked")]
+    SecretKeyNotFound(String),
+}

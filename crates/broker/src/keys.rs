@@ -1,0 +1,135 @@
+//! Secret keys: creation (shown once), authentication, listing, revocation.
+//! Keys are stored as an HMAC under the server pepper; lookups compare in constant time.
+
+use std::sync::Arc;
+
+use keyway_core::environment::Environment;
+use keyway_core::id::{ProjectId, SecretKeyId};
+use keyway_core::project::{Principal, SecretKeyRecord};
+use keyway_core::secret_key::{SecretKey, BASE62, BODY_LEN};
+use keyway_core::timestamp::Timestamp;
+use keyway_crypto::keyed_hash::KeyedHasher;
+use keyway_crypto::random;
+use keyway_store::secret_keys::NewSecretKey;
+use keyway_store::Store;
+
+use crate::error::BrokerError;
+
+const HASH_DOMAIN: &str = "secret-key";
+
+#[derive(Clone, Debug)]
+pub struct SecretKeys {
+    store: Store,
+    hasher: Arc<KeyedHasher>,
+}
+
+/// Why a presented key was refused. All of them are "unauthorized" to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no secret key was presented")]
+    Missing,
+    #[error("the secret key is malformed")]
+    Malformed,
+    #[error("the secret key is unknown")]
+    Unknown,
+    #[error("the secret key has been revoked")]
+    Revoked,
+}
+
+/// A freshly minted key: its record, and the key itself, which is never available again.
+#[derive(Debug)]
+pub struct MintedKey {
+    pub record: SecretKeyRecord,
+    pub key: SecretKey,
+}
+
+impl SecretKeys {
+    pub fn new(store: Store, hasher: KeyedHasher) -> Self {
+        Self {
+            store,
+            hasher: Arc::new(hasher),
+        }
+    }
+
+    /// A new random key and what to store for it; nothing is written.
+    pub fn mint(&self, project_id: &ProjectId, environment: Environment) -> (MintedKey, NewSecretKey) {
+        let key = SecretKey::from_body(environment, &random::string_from(BASE62, BODY_LEN))
+            .expect("random base62 body of the right length is well-formed");
+        let record = SecretKeyRecord {
+            id: SecretKeyId::generate(),
+            project_id: project_id.clone(),
+            environment,
+            hint: key.hint(),
+            created_at: Timestamp::now(),
+            revoked_at: None,
+        };
+        let stored = NewSecretKey {
+            record: record.clone(),
+            key_hash: self.hasher.hash(HASH_DOMAIN, key.expose().as_bytes()),
+        };
+        (MintedKey { record, key }, stored)
+    }
+
+    pub async fn create(&self, project_id: &ProjectId, environment: Environment) -> Result<MintedKey, BrokerError> {
+        let (minted, stored) = self.mint(project_id, environment);
+        self.store.insert_secret_key(&stored).await?;
+        Ok(minted)
+    }
+
+    /// Resolves a presented key to its (project, environment). Storage failures are errors, not refusals.
+    pub async fn authenticate(&self, presented: Option<&str>) -> Result<Result<Principal, AuthError>, BrokerError> {
+        let Some(presented) = presented else {
+            return Ok(Err(AuthError::Missing));
+        };
+        let Ok(key) = SecretKey::parse(presented.trim()) else {
+            return Ok(Err(AuthError::Malformed));
+        };
+        let hash = self.hasher.hash(HASH_DOMAIN, key.expose().as_bytes());
+        let Some(stored) = self.store.secret_key_by_hash(&hash).await? else {
+            return Ok(Err(AuthError::Unknown));
+        };
+        if !self.hasher.verify(HASH_DOMAIN, key.expose().as_bytes(), &stored.key_hash)
+            || stored.record.environment != key.environment()
+        {
+            return Ok(Err(AuthError::Unknown));
+        }
+        if stored.record.revoked_at.is_some() {
+            return Ok(Err(AuthError::Revoked));
+        }
+        Ok(Ok(Principal {
+            project_id: stored.record.project_id,
+            environment: stored.record.environment,
+            key_id: stored.record.id,
+        }))
+    }
+
+    pub async fn list(&self, project_id: Option<&ProjectId>) -> Result<Vec<SecretKeyRecord>, BrokerError> {
+        Ok(self.store.list_secret_keys(project_id).await?)
+    }
+
+    /// Revokes by key id (`key_…`) or by the full secret key.
+    pub async fn revoke(&self, id_or_key: &str) -> Result<SecretKeyRecord, BrokerError> {
+        let id = if let Ok(key) = SecretKey::parse(id_or_key.trim()) {
+            let hash = self.hasher.hash(HASH_DOMAIN, key.expose().as_bytes());
+            self.store
+                .secret_key_by_hash(&hash)
+                .await?
+                .map(|k| k.record.id)
+                .ok_or_else(|| BrokerError::SecretKeyNotFound(key.hint()))?
+        } else {
+            id_or_key
+                .trim()
+                .parse::<SecretKeyId>()
+                .map_err(|_| BrokerError::SecretKeyNotFound(id_or_key.chars().take(40).collect()))?
+        };
+        if !self.store.revoke_secret_key(&id, Timestamp::now()).await? {
+            return Err(BrokerError::SecretKeyNotFound(id.to_string()));
+        }
+        self.store
+            .list_secret_keys(None)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or_else(|| BrokerError::SecretKeyNotFound(id.to_string()))
+    }
+}
