@@ -72,6 +72,14 @@ impl Template {
         }
     }
 
+    /// `text{{name}}`, for defaults built from names the checks already accepted.
+    pub(crate) fn text_then_variable(text: &str, name: &str) -> Self {
+        Self {
+            source: format!("{text}{{{{{name}}}}}"),
+            parts: vec![Part::Text(text.to_owned()), Part::Var(name.to_owned())],
+        }
+    }
+
     /// The template as written in the catalog file.
     pub fn as_str(&self) -> &str {
         &self.source

@@ -1,7 +1,9 @@
 //! Keyway's domain vocabulary, shared by every other crate.
 //! Invariant: this crate does no IO (no files, network, clock reads outside `now()` helpers, or SQL).
 
+pub mod connection;
 pub mod environment;
+pub mod identity;
 pub mod id;
 pub mod project;
 pub mod secret_key;

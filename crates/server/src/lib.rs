@@ -1,1 +1,52 @@
-//! placeholder
+//! Keyway's HTTP surface. The only crate that knows status codes, JSON wire shapes and headers.
+//! Routers are grouped by auth boundary: `public` (ops, docs) and `secret_key` (the developer API, every
+//! handler behind the `SecretKeyAuth` extractor). Invariant: every error leaves through `error::ApiError`.
+
+pub mod auth;
+pub mod error;
+pub mod list;
+pub mod metrics;
+pub mod openapi;
+pub mod request_id;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use keyway_broker::Broker;
+
+/// What handlers share.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub broker: Broker,
+    pub metrics: Arc<metrics::Metrics>,
+    pub settings: Arc<ServerSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// What browsers and OAuth providers reach, without a trailing slash.
+    pub public_url: String,
+    /// Largest request body accepted by the JSON API, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn new(broker: Broker, settings: ServerSettings) -> Self {
+        Self {
+            broker,
+            metrics: Arc::new(metrics::Metrics::new()),
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+/// The whole application: routes, error shaping, request ids, metrics, tracing.
+pub fn app(state: AppState) -> Router {
+    routes::router(state.clone())
+        .fallback(routes::not_found)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(state.settings.max_body_bytes))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn(request_id::assign))
+}

@@ -5,6 +5,7 @@
 //! scoped by project and environment in the same statement.
 
 pub mod backend;
+pub mod connections;
 pub mod error;
 pub mod master_keys;
 pub mod projects;

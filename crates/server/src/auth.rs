@@ -1,0 +1,59 @@
+//! Authentication extractors, one per auth boundary. A handler that takes `SecretKeyAuth` cannot run
+//! without a valid, unrevoked secret key; the principal fixes project and environment for everything after.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use keyway_core::project::Principal;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub const PICA_SECRET: &str = "x-pica-secret";
+pub const KEYWAY_SECRET: &str = "x-keyway-secret";
+
+#[derive(Debug, Clone)]
+pub struct SecretKeyAuth(pub Principal);
+
+impl FromRequestParts<AppState> for SecretKeyAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let presented = header_pair(&parts.headers, PICA_SECRET, KEYWAY_SECRET)?;
+        match state.broker.keys.authenticate(presented.as_deref()).await {
+            Ok(Ok(principal)) => Ok(Self(principal)),
+            Ok(Err(reason)) => {
+                tracing::info!(%reason, "secret key refused");
+                Err(ApiError::unauthorized())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Reads a header that may come under Pica's name or Keyway's alias (names are case-insensitive).
+/// Both present with different values is a 400: we never guess which one was meant.
+pub fn header_pair(headers: &HeaderMap, pica: &str, keyway: &str) -> Result<Option<String>, ApiError> {
+    let read = |name: &str| -> Result<Option<String>, ApiError> {
+        let mut values = headers.get_all(name).iter();
+        let Some(first) = values.next() else { return Ok(None) };
+        if values.next().is_some() {
+            return Err(ApiError::bad_request(
+                "conflicting_headers",
+                format!("The {name} header was sent more than once"),
+            ));
+        }
+        first
+            .to_str()
+            .map(|v| Some(v.trim().to_owned()))
+            .map_err(|_| ApiError::bad_request("invalid_header", format!("The {name} header is not valid text")))
+    };
+    match (read(pica)?, read(keyway)?) {
+        (Some(a), Some(b)) if a != b => Err(ApiError::bad_request(
+            "conflicting_headers",
+            format!("The {pica} and {keyway} headers disagree; send one of them"),
+        )),
+        (Some(a), _) => Ok(Some(a)),
+        (None, b) => Ok(b),
+    }
+}

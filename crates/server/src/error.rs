@@ -1,0 +1,145 @@
+//! The one error shape: `{"type":"error","code":"…","status":401,"message":"…","requestId":"…"}`.
+//! `code` values are stable API; messages are written for a person; internal causes are logged, never sent.
+//! The request id is filled in by `request_id::assign`, which sees the `ErrorBody` extension.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keyway_broker::error::BrokerError;
+use serde::Serialize;
+
+/// An error on its way to the client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Carried in response extensions until the request id is known.
+#[derive(Debug, Clone)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The wire form, also used in the OpenAPI document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorResponse {
+    /// Always `"error"`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Stable machine-readable code, e.g. `unauthorized`, `unknown_parameter`, `not_found`.
+    pub code: String,
+    pub status: u16,
+    pub message: String,
+    pub request_id: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "You are not authorized to access this resource: send a valid secret key in the x-pica-secret (or x-keyway-secret) header",
+        )
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// A failure the client cannot fix. The cause is logged here with the request's span; the client
+    /// gets a generic message.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %ErrorChain(cause), "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side; the request id identifies it in the server log",
+        )
+    }
+
+    /// The error a bare status gets when nothing more specific was produced (framework rejections).
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, message) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "No such route"),
+            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This route does not accept that method"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send the body as application/json"),
+            StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long"),
+            s if s.is_client_error() => ("bad_request", "The request is invalid"),
+            _ => ("internal", "Something went wrong on our side"),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(ErrorBody {
+            code: self.code,
+            message: self.message,
+        });
+        response
+    }
+}
+
+impl From<BrokerError> for ApiError {
+    fn from(e: BrokerError) -> Self {
+        match e {
+            BrokerError::ProjectNotFound(_) | BrokerError::SecretKeyNotFound(_) => Self::not_found(e.to_string()),
+            BrokerError::Store(_)
+            | BrokerError::Crypto(_)
+            | BrokerError::WrongMasterKey { .. }
+            | BrokerError::MasterKeyMissing { .. } => Self::internal(&e),
+        }
+    }
+}
+
+/// Renders the final JSON body.
+pub fn render(status: StatusCode, body: &ErrorBody, request_id: &str) -> Response {
+    let wire = ErrorResponse {
+        kind: "error",
+        code: body.code.to_owned(),
+        status: status.as_u16(),
+        message: body.message.clone(),
+        request_id: request_id.to_owned(),
+    };
+    let mut response = (status, axum::Json(wire)).into_response();
+    response.extensions_mut().insert(body.clone());
+    response
+}
+
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side").into_response()
+}
+
+/// `a: b: c` for an error and its sources.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}

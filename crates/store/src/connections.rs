@@ -1,0 +1,210 @@
+//! Connections. Every read and write is scoped by (project, environment) in the statement itself: a
+//! connection of another project or environment is indistinguishable from one that does not exist.
+
+use std::collections::BTreeMap;
+
+use keyway_core::connection::{Connection, ConnectionFilter, ConnectionKey, ConnectionState};
+use keyway_core::environment::Environment;
+use keyway_core::id::ProjectId;
+use keyway_core::identity::{Identity, IdentityType};
+use keyway_core::timestamp::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::StoreError;
+use crate::sealed::SealedRow;
+use crate::Store;
+
+const COLUMNS: &str = "id, key, project_id, environment, platform, platform_version, identity, identity_type, \
+    name, tags, state, active, version, fields, oauth_expires_at, oauth_scopes, created_at, updated_at";
+
+/// Which rows of a list to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub skip: u64,
+    pub limit: u32,
+}
+
+impl Store {
+    /// Stores a new connection and its sealed credentials atomically.
+    pub async fn insert_connection(&self, c: &Connection, credentials: &SealedRow) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let tags = serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let fields = serde_json::to_string(&c.fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(&format!(
+            "INSERT INTO connections ({COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        ))
+        .bind(&c.id)
+        .bind(c.key.as_str())
+        .bind(c.project_id.as_str())
+        .bind(c.environment.as_str())
+        .bind(&c.platform)
+        .bind(&c.platform_version)
+        .bind(c.identity.as_str())
+        .bind(c.identity_type.as_str())
+        .bind(c.name.as_deref())
+        .bind(tags)
+        .bind(c.state.as_str())
+        .bind(i64::from(c.active))
+        .bind(c.version)
+        .bind(fields)
+        .bind(c.oauth_expires_at.map(Timestamp::unix_millis))
+        .bind(c.oauth_scopes.as_deref())
+        .bind(c.created_at.unix_millis())
+        .bind(c.updated_at.unix_millis())
+        .execute(&mut *tx)
+        .await?;
+        for tag in &c.tags {
+            sqlx::query("INSERT INTO connection_tags (connection_id, tag) VALUES ($1, $2)")
+                .bind(&c.id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO sealed_secrets (id, scope, purpose, key_id, blob, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&credentials.id)
+        .bind(&credentials.scope)
+        .bind(&credentials.purpose)
+        .bind(credentials.blob.key_id())
+        .bind(credentials.blob.as_bytes())
+        .bind(c.created_at.unix_millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One connection by id, only if it belongs to this project and environment.
+    pub async fn connection(
+        &self,
+        project: &ProjectId,
+        environment: Environment,
+        id: &str,
+    ) -> Result<Option<Connection>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE project_id = $1 AND environment = $2 AND id = $3");
+        let row = sqlx::query(&sql)
+            .bind(project.as_str())
+            .bind(environment.as_str())
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(connection_from_row).transpose()
+    }
+
+    /// A page of matching connections, oldest first (creation time, then id), and the exact total.
+    pub async fn list_connections(
+        &self,
+        project: &ProjectId,
+        environment: Environment,
+        filter: &ConnectionFilter,
+        window: Window,
+    ) -> Result<(Vec<Connection>, u64), StoreError> {
+        let (condition, args) = where_clause(project, environment, filter);
+        let count_sql = format!("SELECT COUNT(*) AS n FROM connections c WHERE {condition}");
+        let mut count = sqlx::query(&count_sql);
+        for a in &args {
+            count = count.bind(a.as_str());
+        }
+        let total: i64 = count.fetch_one(self.pool()).await?.try_get("n")?;
+
+        let n = args.len();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connections c WHERE {condition} ORDER BY created_at, id LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let mut page = sqlx::query(&sql);
+        for a in &args {
+            page = page.bind(a.as_str());
+        }
+        let rows = page
+            .bind(i64::from(window.limit))
+            .bind(i64::try_from(window.skip).unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await?;
+        let rows = rows.iter().map(connection_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, u64::try_from(total).unwrap_or(0)))
+    }
+}
+
+/// The WHERE clause for a filter, with its text arguments in `$1..` order.
+fn where_clause(project: &ProjectId, environment: Environment, f: &ConnectionFilter) -> (String, Vec<String>) {
+    let mut args = vec![project.as_str().to_owned(), environment.as_str().to_owned()];
+    let mut clauses = vec!["c.project_id = $1".to_owned(), "c.environment = $2".to_owned()];
+    let mut push = |column: &str, value: &str, args: &mut Vec<String>| {
+        args.push(value.to_owned());
+        clauses.push(format!("{column} = ${}", args.len()));
+    };
+    if let Some(v) = &f.identity {
+        push("c.identity", v, &mut args);
+    }
+    if let Some(v) = f.identity_type {
+        push("c.identity_type", v.as_str(), &mut args);
+    }
+    if let Some(v) = &f.platform {
+        push("c.platform", v, &mut args);
+    }
+    if let Some(v) = &f.platform_version {
+        push("c.platform_version", v, &mut args);
+    }
+    if let Some(v) = &f.name {
+        push("c.name", v, &mut args);
+    }
+    if let Some(active) = f.active {
+        clauses.push(format!("c.active = {}", i64::from(active)));
+    }
+    if let Some(keys) = &f.keys {
+        if keys.is_empty() {
+            clauses.push("1 = 0".into());
+        } else {
+            let mut marks = Vec::with_capacity(keys.len());
+            for k in keys {
+                args.push(k.clone());
+                marks.push(format!("${}", args.len()));
+            }
+            clauses.push(format!("c.key IN ({})", marks.join(", ")));
+        }
+    }
+    for tag in &f.tags {
+        args.push(tag.clone());
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM connection_tags t WHERE t.connection_id = c.id AND t.tag = ${})",
+            args.len()
+        ));
+    }
+    (clauses.join(" AND "), args)
+}
+
+fn connection_from_row(row: &AnyRow) -> Result<Connection, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("connection column {what} is invalid"));
+    let tags: String = row.try_get("tags")?;
+    let fields: String = row.try_get("fields")?;
+    let environment: String = row.try_get("environment")?;
+    let identity: String = row.try_get("identity")?;
+    let identity_type: String = row.try_get("identity_type")?;
+    let state: String = row.try_get("state")?;
+    Ok(Connection {
+        id: row.try_get("id")?,
+        key: ConnectionKey::from_trusted(row.try_get("key")?),
+        project_id: ProjectId::from_trusted(row.try_get("project_id")?),
+        environment: environment.parse().map_err(|_| corrupt("environment"))?,
+        platform: row.try_get("platform")?,
+        platform_version: row.try_get("platform_version")?,
+        identity: Identity::parse(&identity).map_err(|_| corrupt("identity"))?,
+        identity_type: identity_type.parse::<IdentityType>().map_err(|_| corrupt("identity_type"))?,
+        name: row.try_get("name")?,
+        tags: serde_json::from_str(&tags).map_err(|_| corrupt("tags"))?,
+        state: state.parse::<ConnectionState>().map_err(|_| corrupt("state"))?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        version: row.try_get("version")?,
+        fields: serde_json::from_str::<BTreeMap<String, String>>(&fields).map_err(|_| corrupt("fields"))?,
+        oauth_expires_at: row.try_get::<Option<i64>, _>("oauth_expires_at")?.map(Timestamp::from_unix_millis),
+        oauth_scopes: row.try_get("oauth_scopes")?,
+        created_at: Timestamp::from_unix_millis(row.try_get("created_at")?),
+        updated_at: Timestamp::from_unix_millis(row.try_get("updated_at")?),
+    })
+}
