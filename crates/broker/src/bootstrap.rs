@@ -50,3 +50,22 @@ pub async fn project_named(store: &Store, name: Option<&str>) -> Result<Project,
         .await?
         .ok_or_else(|| BrokerError::ProjectNotFound(name.to_owned()))
 }
+
+/// The named project (default: `default`), created if it does not exist yet.
+pub async fn ensure_project(store: &Store, name: Option<&str>) -> Result<Project, BrokerError> {
+    let name = name.unwrap_or(DEFAULT_PROJECT);
+    if let Some(project) = store.project_by_name(name).await? {
+        return Ok(project);
+    }
+    let project = Project {
+        id: ProjectId::generate(),
+        name: name.to_owned(),
+        created_at: Timestamp::now(),
+    };
+    match store.create_project(&project).await {
+        Ok(()) => Ok(project),
+        // Created concurrently by someone else: use theirs.
+        Err(keyway_store::error::StoreError::Conflict) => project_named(store, Some(name)).await,
+        Err(e) => Err(e.into()),
+    }
+}

@@ -2,6 +2,7 @@
 //! JSON wire shapes or SQL. `Broker::start` runs the start-up checks every process (server or CLI) needs.
 
 pub mod bootstrap;
+pub mod connections;
 pub mod error;
 pub mod keys;
 pub mod sealing;

@@ -110,7 +110,8 @@ impl RenderedInjection {
 
 impl fmt::Debug for RenderedInjection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = |pairs: &[(String, String)]| pairs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let names =
+            |pairs: &[(String, String)]| pairs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         f.debug_struct("RenderedInjection")
             .field("headers", &names(&self.headers))
             .field("query", &names(&self.query))
@@ -164,10 +165,16 @@ mod tests {
             ("email".to_owned(), "a@b.c".to_owned()),
         ]);
         let rendered = injection.render(&vars).expect("renders");
-        assert_eq!(rendered.headers(), [("x-api-key".to_owned(), "k".to_owned())]);
+        assert_eq!(
+            rendered.headers(),
+            [("x-api-key".to_owned(), "k".to_owned())]
+        );
         assert_eq!(rendered.query(), [("token".to_owned(), "t".to_owned())]);
         let basic = rendered.basic().expect("basic");
-        assert_eq!((basic.username.as_str(), basic.password.as_str()), ("a@b.c/token", "k"));
+        assert_eq!(
+            (basic.username.as_str(), basic.password.as_str()),
+            ("a@b.c/token", "k")
+        );
         assert_eq!(
             injection.variables().into_iter().collect::<Vec<_>>(),
             ["apiKey", "email", "token"]

@@ -52,7 +52,10 @@ impl Catalog {
     fn add(&mut self, platforms: Vec<Platform>, logo_sets: &[&BTreeMap<String, Logo>]) {
         for platform in platforms {
             let slug = platform.slug().as_str().to_owned();
-            match logo_sets.iter().find_map(|set| set.get(platform.logo_file())) {
+            match logo_sets
+                .iter()
+                .find_map(|set| set.get(platform.logo_file()))
+            {
                 Some(logo) => self.logos.insert(slug.clone(), logo.clone()),
                 None => self.logos.remove(&slug),
             };

@@ -127,7 +127,10 @@ impl Platform {
 
     /// The base URL for a connection with these form-field values, without a trailing `/`.
     /// Values that could change the host (holding `/ ? # @ :`, whitespace, …) are refused.
-    pub fn base_url_for(&self, fields: &BTreeMap<String, String>) -> Result<String, UrlTemplateError> {
+    pub fn base_url_for(
+        &self,
+        fields: &BTreeMap<String, String>,
+    ) -> Result<String, UrlTemplateError> {
         let rendered = self.base_url.render(fields)?;
         Url::parse(&rendered).map_err(|err| UrlTemplateError::Unparseable {
             url: rendered.clone(),

@@ -32,9 +32,20 @@ pub(crate) struct SourceFile {
 }
 
 enum Entry {
-    Platform { path: PathBuf, name: String, bytes: Vec<u8> },
-    Logo { path: PathBuf, name: String, bytes: Cow<'static, [u8]> },
-    Unexpected { path: PathBuf, message: &'static str },
+    Platform {
+        path: PathBuf,
+        name: String,
+        bytes: Vec<u8>,
+    },
+    Logo {
+        path: PathBuf,
+        name: String,
+        bytes: Cow<'static, [u8]>,
+    },
+    Unexpected {
+        path: PathBuf,
+        message: &'static str,
+    },
 }
 
 impl Source {
@@ -115,7 +126,9 @@ impl Source {
                             Entry::Platform { path, name, bytes }
                         });
                     }
-                    Err(err) => problems.push(Problem::new(path, "", format!("cannot read file: {err}"))),
+                    Err(err) => {
+                        problems.push(Problem::new(path, "", format!("cannot read file: {err}")))
+                    }
                 }
             }
         }
@@ -127,7 +140,8 @@ impl Source {
         let mut logos = BTreeMap::new();
         for entry in entries {
             match entry {
-                Entry::Platform { name, .. } | Entry::Logo { name, .. } if name.starts_with('.') => {}
+                Entry::Platform { name, .. } | Entry::Logo { name, .. }
+                    if name.starts_with('.') => {}
                 Entry::Platform { path, name, bytes } => {
                     let Some(stem) = name.strip_suffix(".toml") else {
                         problems.push(Problem::new(path, "", "platform files must end in `.toml`"));
@@ -152,10 +166,16 @@ impl Source {
                     } else if let Some(found) = Logo::new(&name, bytes) {
                         logos.insert(name, found);
                     } else {
-                        problems.push(Problem::new(path, "", "logo must be .svg, .png, .jpg or .webp"));
+                        problems.push(Problem::new(
+                            path,
+                            "",
+                            "logo must be .svg, .png, .jpg or .webp",
+                        ));
                     }
                 }
-                Entry::Unexpected { path, message } => problems.push(Problem::new(path, "", message)),
+                Entry::Unexpected { path, message } => {
+                    problems.push(Problem::new(path, "", message))
+                }
             }
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -38,7 +38,9 @@ impl Template {
                 parts.push(Part::Text(rest[..open].to_owned()));
             }
             let after_open = &rest[open + 2..];
-            let close = after_open.find("}}").ok_or(TemplateError::Unclosed { at: offset + open })?;
+            let close = after_open
+                .find("}}")
+                .ok_or(TemplateError::Unclosed { at: offset + open })?;
             let name = after_open[..close].trim();
             if !is_variable_name(name) {
                 return Err(TemplateError::InvalidName {
@@ -111,9 +113,8 @@ impl Template {
             match part {
                 Part::Text(text) => out.push_str(text),
                 Part::Var(name) => {
-                    let value = lookup(name).ok_or_else(|| TemplateError::MissingVariable {
-                        name: name.clone(),
-                    })?;
+                    let value = lookup(name)
+                        .ok_or_else(|| TemplateError::MissingVariable { name: name.clone() })?;
                     out.push_str(value);
                 }
             }

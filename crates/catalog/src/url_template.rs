@@ -95,7 +95,9 @@ mod tests {
     use super::*;
 
     fn base() -> UrlTemplate {
-        UrlTemplate::new(Template::parse("https://{{subdomain}}.zendesk.com/api/v2").expect("valid"))
+        UrlTemplate::new(
+            Template::parse("https://{{subdomain}}.zendesk.com/api/v2").expect("valid"),
+        )
     }
 
     fn fields(value: &str) -> BTreeMap<String, String> {
@@ -113,11 +115,24 @@ mod tests {
     #[test]
     fn refuses_host_changing_values() {
         for bad in [
-            "evil.com/", "evil.com?", "evil.com#", "user@evil.com", "evil.com:443", "a b", "a\tb",
-            "a\\b", "%2F", "", "..", "a\nb",
+            "evil.com/",
+            "evil.com?",
+            "evil.com#",
+            "user@evil.com",
+            "evil.com:443",
+            "a b",
+            "a\tb",
+            "a\\b",
+            "%2F",
+            "",
+            "..",
+            "a\nb",
         ] {
             assert!(
-                matches!(base().render(&fields(bad)), Err(UrlTemplateError::UnsafeValue { .. })),
+                matches!(
+                    base().render(&fields(bad)),
+                    Err(UrlTemplateError::UnsafeValue { .. })
+                ),
                 "{bad:?} should be refused"
             );
         }

@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use super::inject::{field_template, is_header_name};
 use super::report::Report;
 use super::urls;
-use crate::auth::{
-    AuthKind, ClientCredentialFields, JsonPointer, OAuth2Config, TokenResponseMap,
-};
+use crate::auth::{AuthKind, ClientCredentialFields, JsonPointer, OAuth2Config, TokenResponseMap};
 use crate::field::FormField;
 use crate::file::{OAuth2File, TokenResponseFile};
 
@@ -24,11 +22,17 @@ pub(super) fn compile(
     match (kind.is_oauth(), raw) {
         (false, None) => Some(None),
         (false, Some(_)) => {
-            report.add("auth.oauth2", format!("only OAuth kinds take [auth.oauth2]; kind is `{kind}`"));
+            report.add(
+                "auth.oauth2",
+                format!("only OAuth kinds take [auth.oauth2]; kind is `{kind}`"),
+            );
             None
         }
         (true, None) => {
-            report.add("auth.oauth2", format!("`{kind}` needs an [auth.oauth2] table"));
+            report.add(
+                "auth.oauth2",
+                format!("`{kind}` needs an [auth.oauth2] table"),
+            );
             None
         }
         (true, Some(raw)) => oauth2(report, kind, raw, internal, fields).map(Some),
@@ -48,11 +52,17 @@ fn oauth2(
     let authorize_url = match (&raw.authorize_url, code_flow) {
         (Some(url), true) => urls::absolute(report, &at("authorize_url"), url, internal),
         (None, true) => {
-            report.add(at("authorize_url"), "required for oauth2_authorization_code");
+            report.add(
+                at("authorize_url"),
+                "required for oauth2_authorization_code",
+            );
             None
         }
         (Some(_), false) => {
-            report.add(at("authorize_url"), "only used by oauth2_authorization_code");
+            report.add(
+                at("authorize_url"),
+                "only used by oauth2_authorization_code",
+            );
             None
         }
         (None, false) => None,
@@ -61,7 +71,10 @@ fn oauth2(
         report.add(at("pkce"), "only used by oauth2_authorization_code");
     }
     if !code_flow && !raw.extra_authorize_params.is_empty() {
-        report.add(at("extra_authorize_params"), "only used by oauth2_authorization_code");
+        report.add(
+            at("extra_authorize_params"),
+            "only used by oauth2_authorization_code",
+        );
     }
     let token_url = match &raw.token_url {
         Some(url) => urls::absolute(report, &at("token_url"), url, internal),
@@ -74,7 +87,10 @@ fn oauth2(
         .refresh_url
         .as_deref()
         .and_then(|url| urls::absolute(report, &at("refresh_url"), url, internal));
-    let scope_separator = raw.scope_separator.clone().unwrap_or_else(|| " ".to_owned());
+    let scope_separator = raw
+        .scope_separator
+        .clone()
+        .unwrap_or_else(|| " ".to_owned());
     if scope_separator.is_empty() {
         report.add(at("scope_separator"), "must not be empty");
     }
@@ -89,14 +105,21 @@ fn oauth2(
     }
     for name in raw.token_request_headers.keys() {
         if !is_header_name(name) {
-            report.add(at(&format!("token_request_headers.{name}")), "is not a valid HTTP header name");
+            report.add(
+                at(&format!("token_request_headers.{name}")),
+                "is not a valid HTTP header name",
+            );
         }
     }
     let token_response = token_response(report, raw.token_response.unwrap_or_default());
     let client_credentials = client_credentials(report, raw.client_id, raw.client_secret, fields);
 
     let token_url = token_url?;
-    let authorize_url = if code_flow { Some(authorize_url?) } else { None };
+    let authorize_url = if code_flow {
+        Some(authorize_url?)
+    } else {
+        None
+    };
     let client_credentials = client_credentials?;
     report.clean_since(mark).then(|| OAuth2Config {
         authorize_url,
@@ -150,15 +173,21 @@ fn client_credentials(
         (None, None) => Some(None),
         (Some(id), Some(secret)) => {
             let client_id = field_template(report, "auth.oauth2.client_id", &id, &declared);
-            let client_secret = field_template(report, "auth.oauth2.client_secret", &secret, &declared);
-            let secret_fields: BTreeMap<&str, bool> =
-                fields.iter().map(|field| (field.name.as_str(), field.secret)).collect();
+            let client_secret =
+                field_template(report, "auth.oauth2.client_secret", &secret, &declared);
+            let secret_fields: BTreeMap<&str, bool> = fields
+                .iter()
+                .map(|field| (field.name.as_str(), field.secret))
+                .collect();
             let client_secret = client_secret.filter(|template| {
                 let all_secret = template
                     .variables()
                     .all(|name| secret_fields.get(name).copied().unwrap_or(true));
                 if !all_secret || template.is_literal() {
-                    report.add("auth.oauth2.client_secret", "must be made of secret fields only");
+                    report.add(
+                        "auth.oauth2.client_secret",
+                        "must be made of secret fields only",
+                    );
                 }
                 all_secret && !template.is_literal()
             });
@@ -168,11 +197,17 @@ fn client_credentials(
             }))
         }
         (Some(_), None) => {
-            report.add("auth.oauth2.client_secret", "client_id and client_secret go together");
+            report.add(
+                "auth.oauth2.client_secret",
+                "client_id and client_secret go together",
+            );
             None
         }
         (None, Some(_)) => {
-            report.add("auth.oauth2.client_id", "client_id and client_secret go together");
+            report.add(
+                "auth.oauth2.client_id",
+                "client_id and client_secret go together",
+            );
             None
         }
     }

@@ -53,27 +53,30 @@ pub(super) fn platform(
     let test_request = request::compile(&mut report, raw.test_request, &fields);
 
     match (slug, docs_url, base_url, oauth2, inject, test_request) {
-        (Some(slug), Some(docs_url), Some(base_url), Some(oauth2), Some(inject), Some(test_request))
-            if report.is_clean() =>
-        {
-            Ok(Platform {
-                slug,
-                name: raw.name,
-                category: raw.category,
-                description: raw.description,
-                logo: raw.logo,
-                docs_url,
-                base_url,
-                internal,
-                status: raw.status,
-                tags: raw.tags,
-                auth_kind: kind,
-                oauth2,
-                fields,
-                inject,
-                test_request,
-            })
-        }
+        (
+            Some(slug),
+            Some(docs_url),
+            Some(base_url),
+            Some(oauth2),
+            Some(inject),
+            Some(test_request),
+        ) if report.is_clean() => Ok(Platform {
+            slug,
+            name: raw.name,
+            category: raw.category,
+            description: raw.description,
+            logo: raw.logo,
+            docs_url,
+            base_url,
+            internal,
+            status: raw.status,
+            tags: raw.tags,
+            auth_kind: kind,
+            oauth2,
+            fields,
+            inject,
+            test_request,
+        }),
         _ => {
             if report.is_clean() {
                 report.add("", "the file could not be checked completely");

@@ -12,7 +12,11 @@ use crate::file::FieldFile;
 use crate::template::is_variable_name;
 
 /// Every field comes back (a bad pattern as `None`) so later checks can still resolve names.
-pub(super) fn compile(report: &mut Report<'_>, raw: &[FieldFile], kind: AuthKind) -> Vec<FormField> {
+pub(super) fn compile(
+    report: &mut Report<'_>,
+    raw: &[FieldFile],
+    kind: AuthKind,
+) -> Vec<FormField> {
     let mut seen = BTreeSet::new();
     let mut fields = Vec::with_capacity(raw.len());
     for (index, field) in raw.iter().enumerate() {
@@ -20,27 +24,42 @@ pub(super) fn compile(report: &mut Report<'_>, raw: &[FieldFile], kind: AuthKind
         if !is_variable_name(&field.name) {
             report.add(
                 at("name"),
-                format!("`{}` is not a field name (a letter, then letters, digits or `_`)", field.name),
+                format!(
+                    "`{}` is not a field name (a letter, then letters, digits or `_`)",
+                    field.name
+                ),
             );
         } else if !seen.insert(field.name.as_str()) {
             report.add(at("name"), format!("duplicate field name `{}`", field.name));
         }
         if kind.is_oauth() && field.name == ACCESS_TOKEN_VAR {
-            report.add(at("name"), "`accessToken` is reserved for the OAuth access token");
+            report.add(
+                at("name"),
+                "`accessToken` is reserved for the OAuth access token",
+            );
         }
         if field.label.trim().is_empty() {
             report.add(at("label"), "must not be empty");
         }
         if kind == AuthKind::None && field.secret {
-            report.add(at("secret"), "`none` platforms take no secrets; set secret = false");
+            report.add(
+                at("secret"),
+                "`none` platforms take no secrets; set secret = false",
+            );
         }
-        let pattern = field.pattern.as_deref().and_then(|pattern| match Regex::new(pattern) {
-            Ok(regex) => Some(regex),
-            Err(err) => {
-                report.add(at("pattern"), format!("does not compile: {}", last_line(&err.to_string())));
-                None
-            }
-        });
+        let pattern = field
+            .pattern
+            .as_deref()
+            .and_then(|pattern| match Regex::new(pattern) {
+                Ok(regex) => Some(regex),
+                Err(err) => {
+                    report.add(
+                        at("pattern"),
+                        format!("does not compile: {}", last_line(&err.to_string())),
+                    );
+                    None
+                }
+            });
         fields.push(FormField {
             name: field.name.clone(),
             label: field.label.clone(),
@@ -53,7 +72,10 @@ pub(super) fn compile(report: &mut Report<'_>, raw: &[FieldFile], kind: AuthKind
     }
     let needs_secret = matches!(kind, AuthKind::ApiKey | AuthKind::Bearer | AuthKind::Basic);
     if needs_secret && !fields.iter().any(|field| field.secret) {
-        report.add("fields", format!("`{kind}` platforms need at least one secret field"));
+        report.add(
+            "fields",
+            format!("`{kind}` platforms need at least one secret field"),
+        );
     }
     fields
 }

@@ -21,12 +21,16 @@ pub(super) fn compile(
         return default_for(report, kind, fields);
     };
     if kind == AuthKind::None {
-        report.add("inject", "`none` platforms send no credentials; remove [inject]");
+        report.add(
+            "inject",
+            "`none` platforms send no credentials; remove [inject]",
+        );
         return None;
     }
     let mark = report.mark();
     let known = |name: &str| {
-        fields.iter().any(|field| field.name == name) || (kind.is_oauth() && name == ACCESS_TOKEN_VAR)
+        fields.iter().any(|field| field.name == name)
+            || (kind.is_oauth() && name == ACCESS_TOKEN_VAR)
     };
     let mut headers = BTreeMap::new();
     for (name, source) in &raw.headers {
@@ -60,7 +64,10 @@ pub(super) fn compile(
         })
     });
     if kind == AuthKind::Basic && raw.basic.is_none() {
-        report.add("inject.basic", "`basic` platforms need inject.basic with username and password templates");
+        report.add(
+            "inject.basic",
+            "`basic` platforms need inject.basic with username and password templates",
+        );
     }
     let injection = Injection {
         headers,
@@ -89,17 +96,26 @@ fn default_for(report: &mut Report<'_>, kind: AuthKind, fields: &[FormField]) ->
                 // No secret field at all is reported by the field checks.
                 [] => None,
                 _ => {
-                    report.add("inject", "with several secret fields, say in [inject] which one to send");
+                    report.add(
+                        "inject",
+                        "with several secret fields, say in [inject] which one to send",
+                    );
                     None
                 }
             }
         }
         AuthKind::ApiKey => {
-            report.add("inject", "`api_key` platforms must say in [inject] where the key goes");
+            report.add(
+                "inject",
+                "`api_key` platforms must say in [inject] where the key goes",
+            );
             None
         }
         AuthKind::Basic => {
-            report.add("inject.basic", "`basic` platforms need inject.basic with username and password templates");
+            report.add(
+                "inject.basic",
+                "`basic` platforms need inject.basic with username and password templates",
+            );
             None
         }
     }
@@ -148,14 +164,22 @@ pub(super) fn check_secrets_are_sent(
     let injected = injection.variables();
     let client_fields: Vec<&str> = oauth2
         .and_then(|config| config.client_credentials.as_ref())
-        .map(|creds| creds.client_id.variables().chain(creds.client_secret.variables()).collect())
+        .map(|creds| {
+            creds
+                .client_id
+                .variables()
+                .chain(creds.client_secret.variables())
+                .collect()
+        })
         .unwrap_or_default();
     for (index, field) in fields.iter().enumerate() {
         let name = field.name.as_str();
         if field.secret && !injected.contains(name) && !client_fields.contains(&name) {
             report.add(
                 format!("fields[{index}].secret"),
-                format!("secret field `{name}` is never sent; use it in [inject] or set secret = false"),
+                format!(
+                    "secret field `{name}` is never sent; use it in [inject] or set secret = false"
+                ),
             );
         }
     }

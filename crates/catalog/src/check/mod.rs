@@ -47,7 +47,13 @@ impl fmt::Display for Problem {
         if self.field.is_empty() {
             write!(f, "{}: {}", self.file.display(), self.message)
         } else {
-            write!(f, "{}: {}: {}", self.file.display(), self.field, self.message)
+            write!(
+                f,
+                "{}: {}: {}",
+                self.file.display(),
+                self.field,
+                self.message
+            )
         }
     }
 }
@@ -70,7 +76,8 @@ pub(crate) fn compile_source(
     fallback_logos: Option<&BTreeMap<String, Logo>>,
 ) -> (Vec<Platform>, Vec<Problem>) {
     let logo_exists = |name: &str| {
-        source.logos.contains_key(name) || fallback_logos.is_some_and(|logos| logos.contains_key(name))
+        source.logos.contains_key(name)
+            || fallback_logos.is_some_and(|logos| logos.contains_key(name))
     };
     let mut platforms = Vec::new();
     let mut problems = source.problems.clone();

@@ -44,7 +44,10 @@ pub(super) fn compile(
         }
     };
     if raw.expect_status.is_empty() {
-        report.add("test_request.expect_status", "must list at least one status");
+        report.add(
+            "test_request.expect_status",
+            "must list at least one status",
+        );
     }
     for (index, status) in raw.expect_status.iter().enumerate() {
         if !(100..=599).contains(status) {

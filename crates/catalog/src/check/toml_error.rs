@@ -19,6 +19,8 @@ pub(super) fn describe(text: &str, err: &toml::de::Error) -> (String, String) {
     };
     let mut path = err
         .span()
+        // The document root reports an empty span at 0, which any table starting there holds.
+        .filter(|span| span != &(0..0))
         .and_then(|span| innermost(document.as_table(), &span))
         .unwrap_or_default();
     if let Some(missing) = quoted_after(&message, "missing field `") {
@@ -170,7 +172,8 @@ mod tests {
 
     #[test]
     fn wrong_type_in_array_of_tables() {
-        let text = format!("{HEAD}[[fields]]\nname = 'a'\n[[fields]]\nname = 'b'\nsecret = 'yes'\n");
+        let text =
+            format!("{HEAD}[[fields]]\nname = 'a'\n[[fields]]\nname = 'b'\nsecret = 'yes'\n");
         assert_eq!(field_of(&text), "fields[1].secret");
     }
 

@@ -11,7 +11,12 @@ use crate::field::FormField;
 use crate::template::Template;
 use crate::url_template::UrlTemplate;
 
-pub(super) fn absolute(report: &mut Report<'_>, field: &str, text: &str, internal: bool) -> Option<Url> {
+pub(super) fn absolute(
+    report: &mut Report<'_>,
+    field: &str,
+    text: &str,
+    internal: bool,
+) -> Option<Url> {
     let url = match Url::parse(text) {
         Ok(url) => url,
         Err(err) => {
@@ -23,7 +28,10 @@ pub(super) fn absolute(report: &mut Report<'_>, field: &str, text: &str, interna
     match url.scheme() {
         "https" => {}
         "http" if internal => {}
-        "http" => report.add(field, "must use https (http is allowed only when internal = true)"),
+        "http" => report.add(
+            field,
+            "must use https (http is allowed only when internal = true)",
+        ),
         other => report.add(field, format!("scheme `{other}` is not allowed; use https")),
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -65,7 +73,10 @@ pub(super) fn base_url(
         report.add(FIELD, "must not have a query or fragment");
     }
     if text.ends_with('/') {
-        report.add(FIELD, "must not end with `/` (request paths start with one)");
+        report.add(
+            FIELD,
+            "must not end with `/` (request paths start with one)",
+        );
     }
     if !host_is_confined(text) {
         report.add(
@@ -76,9 +87,7 @@ pub(super) fn base_url(
     if let Ok(sample) = template.render_with(|_| Some("sample")) {
         absolute(report, FIELD, &sample, internal);
     }
-    report
-        .clean_since(mark)
-        .then(|| UrlTemplate::new(template))
+    report.clean_since(mark).then(|| UrlTemplate::new(template))
 }
 
 /// Every variable must be a declared field with `secret = false`.
@@ -120,9 +129,12 @@ fn host_is_confined(text: &str) -> bool {
     };
     let labels: Vec<&str> = labels.split('.').collect();
     labels.len() >= 2
-        && labels
-            .iter()
-            .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 fn is_local_name(domain: &str) -> bool {
@@ -142,7 +154,9 @@ mod tests {
         assert!(host_is_confined("https://api.example.com/v1"));
         assert!(host_is_confined("https://{{sub}}.zendesk.com/api/v2"));
         assert!(host_is_confined("https://{{dc}}.api.mailchimp.com/3.0"));
-        assert!(host_is_confined("https://api.atlassian.com/ex/jira/{{cloudId}}"));
+        assert!(host_is_confined(
+            "https://api.atlassian.com/ex/jira/{{cloudId}}"
+        ));
         assert!(host_is_confined("http://{{sub}}.example.com:8080"));
         assert!(!host_is_confined("https://{{host}}/v1"));
         assert!(!host_is_confined("https://{{host}}.com/v1"));

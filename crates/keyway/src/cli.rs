@@ -1,0 +1,101 @@
+//! Command-line surface. Global options override `keyway.toml` and `KEYWAY_*` variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use keyway_core::environment::Environment;
+
+#[derive(Debug, Parser)]
+#[command(name = "keyway", version, about = "Self-hosted integration-auth broker, wire-compatible with Pica's API")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct GlobalArgs {
+    /// Configuration file (default: ./keyway.toml when it exists) [env: KEYWAY_CONFIG]
+    #[arg(long, global = true, env = "KEYWAY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory: SQLite database and generated master key [env: KEYWAY_DATA_DIR]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB [env: KEYWAY_DATABASE_URL]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Log format [env: KEYWAY_LOG_FORMAT]
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server
+    Serve(ServeArgs),
+    /// Apply database migrations and exit
+    Migrate,
+    /// Manage secret keys (works on the database directly; no running server needed)
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Generate or rotate the master key that seals every stored secret
+    #[command(subcommand, name = "master-key")]
+    MasterKey(MasterKeyCommand),
+    /// Print the OpenAPI document of Keyway's API
+    Openapi,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on [env: KEYWAY_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// URL browsers and OAuth providers use to reach Keyway [env: KEYWAY_PUBLIC_URL]
+    #[arg(long)]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a secret key and print it (it is shown only once)
+    Create {
+        #[arg(long, value_parser = parse_env)]
+        env: Environment,
+        /// Project name (created if missing) [default: default]
+        #[arg(long)]
+        project: Option<String>,
+        /// Print {"key":"sk_…","id":…} as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List secret keys (hints only; keys are never stored)
+    List {
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id (key_…) or by the key itself
+    Revoke { id_or_key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Print a new random master key (base64) for KEYWAY_MASTER_KEY
+    Generate,
+    /// Re-wrap every sealed value under the primary master key (resumable)
+    Rotate,
+}
+
+fn parse_env(s: &str) -> Result<Environment, String> {
+    s.parse::<Environment>().map_err(|e| e.to_string())
+}

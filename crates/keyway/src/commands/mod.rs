@@ -1,0 +1,68 @@
+//! One module per subcommand; `run` dispatches.
+
+pub mod keys;
+pub mod master_key;
+pub mod serve;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::telemetry;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", keyway_server::openapi::document_json());
+            Ok(())
+        }
+        Command::MasterKey(crate::cli::MasterKeyCommand::Generate) => master_key::generate(),
+        Command::Serve(args) => {
+            let config = Config::load(&cli.global, Some(&args))?;
+            telemetry::init(config.log_format, &config.log);
+            serve::run(&config).await
+        }
+        Command::Migrate => {
+            let config = Config::load(&cli.global, None)?;
+            telemetry::init(config.log_format, &config.log);
+            crate::serve::open_broker(&config).await?;
+            println!("database is up to date ({})", redact_url(&config.database_url()));
+            Ok(())
+        }
+        Command::Keys(cmd) => {
+            let config = Config::load(&cli.global, None)?;
+            telemetry::init(config.log_format, "warn");
+            keys::run(&config, cmd).await
+        }
+        Command::MasterKey(crate::cli::MasterKeyCommand::Rotate) => {
+            let config = Config::load(&cli.global, None)?;
+            telemetry::init(config.log_format, "warn");
+            master_key::rotate(&config).await
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Shown once, on the first start of an empty database (by the server or a CLI command).
+pub fn print_first_start(first: &keyway_broker::bootstrap::FirstStart, to_stderr: bool) {
+    let text = format!(
+        "\nKeyway created the project {:?}. Its secret keys are shown only this once:\n\n  test: {}\n  live: {}\n\n\
+         Keep them in your backend's secret store. Create more with `keyway keys create --env test`.\n",
+        first.project.name,
+        first.test_key.key.expose(),
+        first.live_key.key.expose(),
+    );
+    if to_stderr {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}

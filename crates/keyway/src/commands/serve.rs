@@ -1,0 +1,19 @@
+//! `keyway serve`.
+
+use crate::config::Config;
+use crate::serve::{shutdown_signal, Application};
+
+pub async fn run(config: &Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    if let Some(first) = &app.first_start {
+        super::print_first_start(first, false);
+    }
+    let addr = app.local_addr()?;
+    tracing::info!(
+        %addr,
+        public_url = %config.public_url()?,
+        database = %app.broker.store.backend().as_str(),
+        "keyway is listening"
+    );
+    app.run_until_stopped(shutdown_signal()).await
+}

@@ -1,0 +1,207 @@
+//! Configuration, layered: defaults → `keyway.toml` → `KEYWAY_*` environment → command-line flags.
+//! Unknown keys in the file are errors (a typo must not silently fall back to a default).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{GlobalArgs, LogFormat, ServeArgs};
+
+/// Every setting; field names are the TOML keys and, upper-cased with `KEYWAY_`, the variables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// What browsers and OAuth providers reach; default `http://{listen}` (loopback if unspecified).
+    #[serde(default)]
+    pub public_url: Option<String>,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Default: `sqlite://{data_dir}/keyway.db`.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// Base64 master key(s), comma-separated, newest first.
+    #[serde(default)]
+    pub master_key: Option<SecretString>,
+    /// File holding the master key(s), one per line, newest first.
+    #[serde(default)]
+    pub master_key_file: Option<PathBuf>,
+    #[serde(default = "default_log_format")]
+    pub log_format: LogFormat,
+    /// `tracing` filter, e.g. `info` or `keyway=debug,info`.
+    #[serde(default = "default_log")]
+    pub log: String,
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    #[serde(default = "default_database_max_connections")]
+    pub database_max_connections: u32,
+    /// After SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.
+    #[serde(default = "default_shutdown_grace_seconds")]
+    pub shutdown_grace_seconds: u64,
+}
+
+const ENV_KEYS: [&str; 11] = [
+    "listen",
+    "public_url",
+    "data_dir",
+    "database_url",
+    "master_key",
+    "master_key_file",
+    "log_format",
+    "log",
+    "max_body_bytes",
+    "database_max_connections",
+    "shutdown_grace_seconds",
+];
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./keyway-data")
+}
+fn default_log_format() -> LogFormat {
+    LogFormat::Human
+}
+fn default_log() -> String {
+    "info".into()
+}
+fn default_max_body_bytes() -> usize {
+    1024 * 1024
+}
+fn default_database_max_connections() -> u32 {
+    10
+}
+fn default_shutdown_grace_seconds() -> u64 {
+    30
+}
+
+/// Flags, as a provider: only the ones given override.
+#[derive(Debug, Default, Serialize)]
+struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+}
+
+impl Config {
+    pub fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Self> {
+        let file = match &global.config {
+            Some(path) if !path.exists() => bail!("configuration file {} does not exist", path.display()),
+            Some(path) => Some(path.clone()),
+            None => Some(PathBuf::from("keyway.toml")).filter(|p| p.exists()),
+        };
+        let mut figment = Figment::new();
+        if let Some(file) = &file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let flags = FlagOverrides {
+            listen: serve.and_then(|s| s.listen),
+            public_url: serve.and_then(|s| s.public_url.clone()),
+            data_dir: global.data_dir.clone(),
+            database_url: global.database_url.clone(),
+            log_format: global.log_format,
+        };
+        let config: Config = figment
+            .merge(Env::prefixed("KEYWAY_").only(&ENV_KEYS))
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .context("invalid configuration")?;
+        config.public_url()?;
+        Ok(config)
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("keyway.db").display()),
+        }
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> anyhow::Result<String> {
+        let raw = match &self.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let mut addr = self.listen;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("http://{addr}")
+            }
+        };
+        let parsed = url::Url::parse(&raw).with_context(|| format!("public_url {raw:?} is not a URL"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+            bail!("public_url {raw:?} must be an http(s) URL without query or fragment");
+        }
+        Ok(raw.trim_end_matches('/').to_owned())
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_typos_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("keyway.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from-file\"\nlog = \"debug\"")?;
+            jail.set_env("KEYWAY_DATA_DIR", "/from-env");
+            jail.set_env("KEYWAY_PUBLIC_URL", "https://keyway.example.com/");
+            let global = GlobalArgs {
+                database_url: Some("postgres://u@h/db".into()),
+                ..GlobalArgs::default()
+            };
+            let config = Config::load(&global, None).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen, "127.0.0.1:9000".parse().expect("addr"));
+            assert_eq!(config.data_dir, PathBuf::from("/from-env"));
+            assert_eq!(config.log, "debug");
+            assert_eq!(config.database_url(), "postgres://u@h/db");
+            assert_eq!(config.public_url().map_err(|e| e.to_string())?, "https://keyway.example.com");
+
+            let serve = ServeArgs {
+                listen: Some("0.0.0.0:7000".parse().expect("addr")),
+                public_url: None,
+            };
+            jail.set_env("KEYWAY_PUBLIC_URL", "");
+            let config = Config::load(&GlobalArgs::default(), Some(&serve));
+            assert!(config.is_err(), "an empty public URL is not a URL");
+
+            jail.create_file("keyway.toml", "lisen = \"127.0.0.1:9000\"")?;
+            let err = Config::load(&GlobalArgs::default(), None).expect_err("typo refused");
+            assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_derive_the_public_url_and_sqlite_path() {
+        figment::Jail::expect_with(|_jail| {
+            let serve = ServeArgs {
+                listen: Some("0.0.0.0:7000".parse().expect("addr")),
+                public_url: None,
+            };
+            let config = Config::load(&GlobalArgs::default(), Some(&serve)).map_err(|e| e.to_string())?;
+            assert_eq!(config.public_url().map_err(|e| e.to_string())?, "http://127.0.0.1:7000");
+            assert_eq!(config.database_url(), "sqlite://./keyway-data/keyway.db?mode=rwc");
+            Ok(())
+        });
+    }
+}

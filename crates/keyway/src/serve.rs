@@ -1,0 +1,138 @@
+//! Building and running the server: the same code path for `keyway serve` and the tests
+//! (`Application::build` binds, possibly to port 0; `run_until_stopped` serves until the shutdown future).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use keyway_broker::bootstrap::FirstStart;
+use keyway_broker::Broker;
+use keyway_server::{AppState, ServerSettings};
+use keyway_store::{PoolSettings, Store};
+
+use crate::config::Config;
+use crate::keyring_source;
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    pub broker: Broker,
+    pub first_start: Option<FirstStart>,
+    grace: Duration,
+}
+
+/// Loads the keyring, opens the store (migrating it) and runs the broker's start-up checks.
+pub async fn open_broker(config: &Config) -> anyhow::Result<(Broker, Option<FirstStart>, keyring_source::KeySource)> {
+    let backend = prepare_backend(config)?;
+    let (keyring, source) = keyring_source::load(config, backend)?;
+    let (broker, first_start) = start_broker(config, keyring).await?;
+    Ok((broker, first_start, source))
+}
+
+/// Which backend the configuration selects; creates the data directory for the default SQLite file.
+pub fn prepare_backend(config: &Config) -> anyhow::Result<keyway_store::backend::Backend> {
+    let backend = keyway_store::backend::Backend::from_url(&config.database_url())?;
+    if backend == keyway_store::backend::Backend::Sqlite && !config.data_dir().exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(config.data_dir())
+            .with_context(|| format!("cannot create data directory {}", config.data_dir().display()))?;
+    }
+    Ok(backend)
+}
+
+/// Opens the store (migrating it) and starts the broker with `keyring`.
+pub async fn start_broker(
+    config: &Config,
+    keyring: keyway_crypto::keyring::Keyring,
+) -> anyhow::Result<(Broker, Option<FirstStart>)> {
+    let url = config.database_url();
+    let backend = keyway_store::backend::Backend::from_url(&url)?;
+    let settings = PoolSettings {
+        max_connections: config.database_max_connections,
+        ..PoolSettings::default()
+    };
+    let store = Store::open(&url, &settings)
+        .await
+        .with_context(|| format!("cannot open the {} database", backend.as_str()))?;
+    Ok(Broker::start(store, keyring).await?)
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let (broker, first_start, _) = open_broker(config).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let state = AppState::new(
+            broker.clone(),
+            ServerSettings {
+                public_url: config.public_url()?,
+                max_body_bytes: config.max_body_bytes,
+            },
+        );
+        Ok(Self {
+            listener,
+            router: keyway_server::app(state),
+            broker,
+            first_start,
+            grace: Duration::from_secs(config.shutdown_grace_seconds),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish for up
+    /// to the grace period, and returns.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections; finishing in-flight requests");
+            let _ = stopping_tx.send(true);
+        });
+        let grace = self.grace;
+        let deadline = async move {
+            while !*stopping_rx.borrow() {
+                if stopping_rx.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = server => result.context("server failed")?,
+            () = deadline => tracing::warn!(?grace, "grace period over; exiting with requests still in flight"),
+        }
+        self.broker.store.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

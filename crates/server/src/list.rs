@@ -1,0 +1,154 @@
+//! List query strings and the list reply shape shared by every list route (pica-compat §4):
+//! `skip` (0-based) or `page` (1-based), `skip` winning; `limit` default 20, capped at 1000 and reported
+//! as applied; `pages = max(1, ceil(total / limit))`. Unknown or repeated parameters are a 400: fail closed.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 1000;
+const PAGING: [&str; 3] = ["limit", "page", "skip"];
+
+/// Decoded query parameters (form decoding: `+` is a space), paging removed.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub params: BTreeMap<String, String>,
+    pub skip: u64,
+    pub limit: u32,
+}
+
+impl ListQuery {
+    /// Parses `raw` accepting only `allowed` filters plus the paging parameters.
+    pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
+        let mut params = BTreeMap::new();
+        for (name, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if !allowed.contains(&name.as_ref()) && !PAGING.contains(&name.as_ref()) {
+                let mut known: Vec<&str> = allowed.iter().chain(PAGING.iter()).copied().collect();
+                known.sort_unstable();
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("Unknown query parameter {:?}; this route accepts: {}", truncate(&name), known.join(", ")),
+                ));
+            }
+            if params.insert(name.to_string(), value.to_string()).is_some() {
+                return Err(ApiError::bad_request(
+                    "duplicate_parameter",
+                    format!("The query parameter {:?} was given more than once", truncate(&name)),
+                ));
+            }
+        }
+        let limit = match params.remove("limit") {
+            None => DEFAULT_LIMIT,
+            Some(v) => parse_number::<u32>("limit", &v)?.clamp(1, MAX_LIMIT),
+        };
+        let page = params.remove("page").map(|v| parse_number::<u64>("page", &v)).transpose()?;
+        let skip = match (params.remove("skip"), page) {
+            (Some(v), _) => parse_number::<u64>("skip", &v)?,
+            (None, Some(page)) => page.max(1).saturating_sub(1).saturating_mul(u64::from(limit)),
+            (None, None) => 0,
+        };
+        Ok(Self { params, skip, limit })
+    }
+
+    pub fn take(&mut self, name: &str) -> Option<String> {
+        self.params.remove(name)
+    }
+
+    /// A boolean filter: `true` or `false`.
+    pub fn take_bool(&mut self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.take(name).as_deref() {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("The query parameter {name:?} must be true or false"),
+            )),
+        }
+    }
+
+    /// A comma-separated list; empty items are dropped.
+    pub fn take_list(&mut self, name: &str) -> Option<Vec<String>> {
+        self.take(name)
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ApiError> {
+    value.trim().parse::<T>().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_parameter",
+            format!("The query parameter {name:?} must be a non-negative whole number"),
+        )
+    })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+/// `{"rows":[…],"total":57,"page":1,"pages":3,"skip":0,"limit":20}`
+#[derive(Debug, Serialize)]
+pub struct ListReply<T: Serialize> {
+    pub rows: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    pub skip: u64,
+    pub limit: u32,
+}
+
+impl<T: Serialize> ListReply<T> {
+    pub fn new(rows: Vec<T>, total: u64, skip: u64, limit: u32) -> Self {
+        let limit64 = u64::from(limit.max(1));
+        Self {
+            rows,
+            total,
+            page: skip / limit64 + 1,
+            pages: total.div_ceil(limit64).max(1),
+            skip,
+            limit,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_follows_the_contract() {
+        let q = ListQuery::parse(Some("page=3&limit=100"), &[]).expect("ok");
+        assert_eq!((q.skip, q.limit), (200, 100));
+        let q = ListQuery::parse(Some("page=3&skip=5&limit=10"), &[]).expect("ok");
+        assert_eq!(q.skip, 5, "skip wins");
+        let q = ListQuery::parse(None, &[]).expect("ok");
+        assert_eq!((q.skip, q.limit), (0, DEFAULT_LIMIT));
+        let q = ListQuery::parse(Some("limit=100000"), &[]).expect("ok");
+        assert_eq!(q.limit, MAX_LIMIT);
+        let reply = ListReply::<u8>::new(vec![], 57, 40, 20);
+        assert_eq!((reply.page, reply.pages), (3, 3));
+        let reply = ListReply::<u8>::new(vec![], 0, 0, 20);
+        assert_eq!((reply.page, reply.pages), (1, 1));
+    }
+
+    #[test]
+    fn unknown_repeated_and_malformed_parameters_fail_closed() {
+        let e = ListQuery::parse(Some("identity=a&bogus=1"), &["identity"]).expect_err("unknown");
+        assert_eq!(e.code, "unknown_parameter");
+        let e = ListQuery::parse(Some("identity=a&identity=b"), &["identity"]).expect_err("dup");
+        assert_eq!(e.code, "duplicate_parameter");
+        let e = ListQuery::parse(Some("limit=-1"), &[]).expect_err("neg");
+        assert_eq!(e.code, "invalid_parameter");
+    }
+
+    #[test]
+    fn form_decoding_and_lists() {
+        let mut q = ListQuery::parse(Some("name=a+b&keys=k1%7Cu,k2|u"), &["name", "keys"]).expect("ok");
+        assert_eq!(q.take("name").as_deref(), Some("a b"));
+        assert_eq!(q.take_list("keys"), Some(vec!["k1|u".to_string(), "k2|u".to_string()]));
+    }
+}

@@ -1,0 +1,176 @@
+//! The connections vault (pica-compat §9): list and read the caller's connections.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use keyway_core::connection::{Connection, ConnectionFilter};
+use keyway_store::connections::Window;
+use serde::Serialize;
+
+use crate::auth::SecretKeyAuth;
+use crate::error::ApiError;
+use crate::list::{ListQuery, ListReply};
+use crate::AppState;
+
+/// Every filter an SDK sends (toolkit `keys`, ai/mcp `key`, ai `skip`): all must stay accepted.
+const FILTERS: [&str; 9] = [
+    "identity",
+    "identityType",
+    "platform",
+    "platformVersion",
+    "name",
+    "key",
+    "keys",
+    "tags",
+    "active",
+];
+
+/// A connection as the vault API returns it. No credentials, ever.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    pub id: String,
+    /// Same as `id` (some SDK types read `_id`).
+    #[serde(rename = "_id")]
+    pub underscore_id: String,
+    pub platform_version: String,
+    pub name: Option<String>,
+    /// Always `"api"`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `{test|live}::{platform}::default::{32 hex}|{identity}`
+    pub key: String,
+    pub environment: String,
+    pub platform: String,
+    pub identity: String,
+    pub identity_type: String,
+    /// `operational`, `degraded` (refresh failing, retrying), `failed` (reconnect needed) or `unknown`.
+    pub state: String,
+    pub tags: Vec<String>,
+    pub version: i64,
+    pub active: bool,
+    /// ISO-8601.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Connection> for ConnectionView {
+    fn from(c: Connection) -> Self {
+        Self {
+            underscore_id: c.id.clone(),
+            id: c.id,
+            platform_version: c.platform_version,
+            name: c.name,
+            kind: "api",
+            key: c.key.to_string(),
+            environment: c.environment.to_string(),
+            platform: c.platform,
+            identity: c.identity.to_string(),
+            identity_type: c.identity_type.as_str().to_owned(),
+            state: c.state.as_str().to_owned(),
+            tags: c.tags,
+            version: c.version,
+            active: c.active,
+            created_at: c.created_at.to_rfc3339(),
+            updated_at: c.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// `{"rows":[…],"total":N,"page":P,"pages":Q,"skip":S,"limit":L}` (schema for the document).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectionList {
+    pub rows: Vec<ConnectionView>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    pub skip: u64,
+    pub limit: u32,
+}
+
+/// List the caller's connections (project and environment fixed by the secret key).
+#[utoipa::path(get, path = "/v1/vault/connections", tag = "vault",
+    security(("secretKey" = [])),
+    params(
+        ("identity" = Option<String>, Query, description = "Only this identity's connections"),
+        ("identityType" = Option<String>, Query, description = "user, team, organization or project"),
+        ("platform" = Option<String>, Query, description = "Platform slug, e.g. slack"),
+        ("platformVersion" = Option<String>, Query),
+        ("name" = Option<String>, Query),
+        ("key" = Option<String>, Query, description = "Comma-separated connection keys"),
+        ("keys" = Option<String>, Query, description = "Comma-separated connection keys (alias of key)"),
+        ("tags" = Option<String>, Query, description = "Comma-separated; a row must have all of them"),
+        ("active" = Option<bool>, Query, description = "Default true"),
+        ("limit" = Option<u32>, Query, description = "Default 20, at most 1000"),
+        ("page" = Option<u64>, Query, description = "1-based"),
+        ("skip" = Option<u64>, Query, description = "0-based; wins over page"),
+    ),
+    responses(
+        (status = 200, body = ConnectionList),
+        (status = 400, description = "Unknown or malformed parameter", body = crate::error::ErrorResponse),
+        (status = 401, body = crate::error::ErrorResponse)))]
+pub async fn list_connections(
+    State(state): State<AppState>,
+    SecretKeyAuth(principal): SecretKeyAuth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ListReply<ConnectionView>>, ApiError> {
+    let mut q = ListQuery::parse(raw.as_deref(), &FILTERS)?;
+    let identity_type = q
+        .take("identityType")
+        .map(|v| v.parse())
+        .transpose()
+        .map_err(|e: keyway_core::identity::InvalidIdentityType| ApiError::bad_request("invalid_parameter", e.to_string()))?;
+    let keys = match (q.take_list("key"), q.take_list("keys")) {
+        (Some(mut a), Some(b)) => {
+            a.extend(b);
+            Some(a)
+        }
+        (a, b) => a.or(b),
+    };
+    if keys.as_ref().is_some_and(|k| k.len() > MAX_KEYS) {
+        return Err(ApiError::bad_request("invalid_parameter", format!("At most {MAX_KEYS} keys per request")));
+    }
+    let filter = ConnectionFilter {
+        identity: q.take("identity"),
+        identity_type,
+        platform: q.take("platform"),
+        platform_version: q.take("platformVersion"),
+        name: q.take("name"),
+        keys,
+        tags: q.take_list("tags").unwrap_or_default(),
+        active: Some(q.take_bool("active")?.unwrap_or(true)),
+    };
+    let window = Window {
+        skip: q.skip,
+        limit: q.limit,
+    };
+    let (rows, total) = state.broker.list_connections(&principal, &filter, window).await?;
+    Ok(Json(ListReply::new(
+        rows.into_iter().map(ConnectionView::from).collect(),
+        total,
+        q.skip,
+        q.limit,
+    )))
+}
+
+const MAX_KEYS: usize = 500;
+
+/// One of the caller's connections. Another project's or environment's answers 404, like a missing one.
+#[utoipa::path(get, path = "/v1/vault/connections/{id}", tag = "vault",
+    security(("secretKey" = [])),
+    params(("id" = String, Path, description = "Connection id")),
+    responses(
+        (status = 200, body = ConnectionView),
+        (status = 401, body = crate::error::ErrorResponse),
+        (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn get_connection(
+    State(state): State<AppState>,
+    SecretKeyAuth(principal): SecretKeyAuth,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionView>, ApiError> {
+    state
+        .broker
+        .connection(&principal, &id)
+        .await?
+        .map(|c| Json(c.into()))
+        .ok_or_else(|| ApiError::not_found("No connection with that id"))
+}
