@@ -20,7 +20,10 @@ pub struct FirstStart {
 
 /// Creates the default project and its keys if no project by that name exists. Safe to race: exactly one
 /// caller (one node) creates them and gets `Some`.
-pub async fn ensure_default_project(store: &Store, keys: &SecretKeys) -> Result<Option<FirstStart>, BrokerError> {
+pub async fn ensure_default_project(
+    store: &Store,
+    keys: &SecretKeys,
+) -> Result<Option<FirstStart>, BrokerError> {
     if store.project_by_name(DEFAULT_PROJECT).await?.is_some() {
         return Ok(None);
     }
@@ -31,7 +34,10 @@ pub async fn ensure_default_project(store: &Store, keys: &SecretKeys) -> Result<
     };
     let (test_key, test_row) = keys.mint(&project.id, Environment::Test);
     let (live_key, live_row) = keys.mint(&project.id, Environment::Live);
-    if store.bootstrap_project(&project, &[test_row, live_row]).await? {
+    if store
+        .bootstrap_project(&project, &[test_row, live_row])
+        .await?
+    {
         Ok(Some(FirstStart {
             project,
             test_key,

@@ -22,7 +22,11 @@ impl Broker {
     }
 
     /// One of the caller's connections; another project's or environment's is `None`, like a missing one.
-    pub async fn connection(&self, principal: &Principal, id: &str) -> Result<Option<Connection>, BrokerError> {
+    pub async fn connection(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Option<Connection>, BrokerError> {
         Ok(self
             .store
             .connection(&principal.project_id, principal.environment, id)

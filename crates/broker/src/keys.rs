@@ -52,7 +52,11 @@ impl SecretKeys {
     }
 
     /// A new random key and what to store for it; nothing is written.
-    pub fn mint(&self, project_id: &ProjectId, environment: Environment) -> (MintedKey, NewSecretKey) {
+    pub fn mint(
+        &self,
+        project_id: &ProjectId,
+        environment: Environment,
+    ) -> (MintedKey, NewSecretKey) {
         let key = SecretKey::from_body(environment, &random::string_from(BASE62, BODY_LEN))
             .expect("random base62 body of the right length is well-formed");
         let record = SecretKeyRecord {
@@ -70,14 +74,21 @@ impl SecretKeys {
         (MintedKey { record, key }, stored)
     }
 
-    pub async fn create(&self, project_id: &ProjectId, environment: Environment) -> Result<MintedKey, BrokerError> {
+    pub async fn create(
+        &self,
+        project_id: &ProjectId,
+        environment: Environment,
+    ) -> Result<MintedKey, BrokerError> {
         let (minted, stored) = self.mint(project_id, environment);
         self.store.insert_secret_key(&stored).await?;
         Ok(minted)
     }
 
     /// Resolves a presented key to its (project, environment). Storage failures are errors, not refusals.
-    pub async fn authenticate(&self, presented: Option<&str>) -> Result<Result<Principal, AuthError>, BrokerError> {
+    pub async fn authenticate(
+        &self,
+        presented: Option<&str>,
+    ) -> Result<Result<Principal, AuthError>, BrokerError> {
         let Some(presented) = presented else {
             return Ok(Err(AuthError::Missing));
         };
@@ -88,7 +99,9 @@ impl SecretKeys {
         let Some(stored) = self.store.secret_key_by_hash(&hash).await? else {
             return Ok(Err(AuthError::Unknown));
         };
-        if !self.hasher.verify(HASH_DOMAIN, key.expose().as_bytes(), &stored.key_hash)
+        if !self
+            .hasher
+            .verify(HASH_DOMAIN, key.expose().as_bytes(), &stored.key_hash)
             || stored.record.environment != key.environment()
         {
             return Ok(Err(AuthError::Unknown));
@@ -103,7 +116,10 @@ impl SecretKeys {
         }))
     }
 
-    pub async fn list(&self, project_id: Option<&ProjectId>) -> Result<Vec<SecretKeyRecord>, BrokerError> {
+    pub async fn list(
+        &self,
+        project_id: Option<&ProjectId>,
+    ) -> Result<Vec<SecretKeyRecord>, BrokerError> {
         Ok(self.store.list_secret_keys(project_id).await?)
     }
 

@@ -26,11 +26,21 @@ pub struct Broker {
 impl Broker {
     /// Checks the master keyring against the database, loads server secrets, and on an empty database
     /// creates the default project. Returns the first-start keys when this call created them.
-    pub async fn start(store: Store, keyring: Keyring) -> Result<(Self, Option<FirstStart>), BrokerError> {
+    pub async fn start(
+        store: Store,
+        keyring: Keyring,
+    ) -> Result<(Self, Option<FirstStart>), BrokerError> {
         let sealer = Sealer::new(store.clone(), keyring);
         sealer.check_keyring().await?;
         let keys = SecretKeys::new(store.clone(), sealer.secret_key_hasher().await?);
         let first_start = bootstrap::ensure_default_project(&store, &keys).await?;
-        Ok((Self { store, sealer, keys }, first_start))
+        Ok((
+            Self {
+                store,
+                sealer,
+                keys,
+            },
+            first_start,
+        ))
     }
 }

@@ -76,13 +76,23 @@ impl Sealer {
         let known = self.store.known_master_keys().await?;
         let configured = self.keyring.keys();
         if !known.is_empty() {
-            let recognised = configured
-                .iter()
-                .any(|k| known.iter().any(|kn| kn.key_id == k.id() && kn.fingerprint == k.fingerprint()));
+            let recognised = configured.iter().any(|k| {
+                known
+                    .iter()
+                    .any(|kn| kn.key_id == k.id() && kn.fingerprint == k.fingerprint())
+            });
             if !recognised {
                 return Err(BrokerError::WrongMasterKey {
-                    known: known.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>().join(", "),
-                    configured: configured.iter().map(|k| k.id()).collect::<Vec<_>>().join(", "),
+                    known: known
+                        .iter()
+                        .map(|k| k.key_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    configured: configured
+                        .iter()
+                        .map(|k| k.id())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
         }
@@ -96,7 +106,9 @@ impl Sealer {
         }
         let now = Timestamp::now();
         for key in configured {
-            self.store.remember_master_key(key.id(), key.fingerprint(), now).await?;
+            self.store
+                .remember_master_key(key.id(), key.fingerprint(), now)
+                .await?;
         }
         Ok(())
     }
@@ -104,22 +116,32 @@ impl Sealer {
     /// The pepper for keyed hashes of secret keys: random, created once, sealed like any other secret.
     pub async fn secret_key_hasher(&self) -> Result<KeyedHasher, BrokerError> {
         if self.store.sealed(PEPPER_ID).await?.is_none() {
-            let row = self.seal(PEPPER_ID, SERVER_SCOPE, PEPPER_PURPOSE, &random::bytes::<32>());
+            let row = self.seal(
+                PEPPER_ID,
+                SERVER_SCOPE,
+                PEPPER_PURPOSE,
+                &random::bytes::<32>(),
+            );
             // Another node may win this race; everyone then reads the winner's pepper.
-            self.store.insert_sealed_if_absent(&row, Timestamp::now()).await?;
+            self.store
+                .insert_sealed_if_absent(&row, Timestamp::now())
+                .await?;
         }
-        let row = self
-            .store
-            .sealed(PEPPER_ID)
-            .await?
-            .ok_or_else(|| keyway_store::error::StoreError::Corrupt("secret-key pepper vanished".into()))?;
+        let row = self.store.sealed(PEPPER_ID).await?.ok_or_else(|| {
+            keyway_store::error::StoreError::Corrupt("secret-key pepper vanished".into())
+        })?;
         let pepper = self.open(&row)?;
-        Ok(KeyedHasher::new(SecretSlice::from(pepper.expose_secret().to_vec())))
+        Ok(KeyedHasher::new(SecretSlice::from(
+            pepper.expose_secret().to_vec(),
+        )))
     }
 
     /// Re-wraps every sealed value not yet under the primary key. Resumable: it only ever looks at values
     /// still under an old key, so an interrupted run continues where it stopped.
-    pub async fn rotate(&self, mut progress: impl FnMut(RotateProgress)) -> Result<RotateReport, BrokerError> {
+    pub async fn rotate(
+        &self,
+        mut progress: impl FnMut(RotateProgress),
+    ) -> Result<RotateReport, BrokerError> {
         let primary = self.keyring.primary().id().to_owned();
         let total: i64 = self
             .store
@@ -137,14 +159,21 @@ impl Sealer {
         let mut report = RotateReport::default();
         let mut after = String::new();
         loop {
-            let batch = self.store.sealed_not_under(&primary, &after, ROTATE_BATCH).await?;
+            let batch = self
+                .store
+                .sealed_not_under(&primary, &after, ROTATE_BATCH)
+                .await?;
             let Some(last) = batch.last() else { break };
             after = last.id.clone();
             for row in &batch {
                 let aad = Aad::new(&row.purpose, &row.scope, &row.id);
                 match envelope::rewrap(&self.keyring, &aad, &row.blob) {
                     Ok(new_blob) => {
-                        if self.store.replace_sealed_blob(&row.id, &row.blob, &new_blob, Timestamp::now()).await? {
+                        if self
+                            .store
+                            .replace_sealed_blob(&row.id, &row.blob, &new_blob, Timestamp::now())
+                            .await?
+                        {
                             report.rewrapped += 1;
                         } else {
                             report.skipped += 1;

@@ -20,14 +20,18 @@ fn ring(keys: &[&MasterKey]) -> Keyring {
 }
 
 async fn open(url: &str) -> Store {
-    Store::open(url, &PoolSettings::default()).await.expect("store")
+    Store::open(url, &PoolSettings::default())
+        .await
+        .expect("store")
 }
 
 #[tokio::test]
 async fn first_start_mints_working_keys_once_and_a_restart_keeps_them() {
     let db = fresh_database().await;
     let key = MasterKey::generate();
-    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&key])).await.expect("start");
+    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&key]))
+        .await
+        .expect("start");
     let first = first.expect("first start creates the default project");
     assert!(first.test_key.key.expose().starts_with("sk_test_"));
     assert!(first.live_key.key.expose().starts_with("sk_live_"));
@@ -42,76 +46,168 @@ async fn first_start_mints_working_keys_once_and_a_restart_keeps_them() {
     assert_eq!(principal.project_id, first.project.id);
 
     // Restart: same keys work, nothing new is minted.
-    let (again, second) = Broker::start(open(&db.url).await, ring(&[&key])).await.expect("restart");
+    let (again, second) = Broker::start(open(&db.url).await, ring(&[&key]))
+        .await
+        .expect("restart");
     assert!(second.is_none());
-    assert!(again.keys.authenticate(Some(first.test_key.key.expose())).await.expect("ok").is_ok());
+    assert!(again
+        .keys
+        .authenticate(Some(first.test_key.key.expose()))
+        .await
+        .expect("ok")
+        .is_ok());
 }
 
 #[tokio::test]
 async fn unknown_malformed_missing_and_revoked_keys_are_refused() {
     let db = fresh_database().await;
-    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&MasterKey::generate()])).await.expect("start");
+    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&MasterKey::generate()]))
+        .await
+        .expect("start");
     let first = first.expect("first");
     let keys = &broker.keys;
-    assert_eq!(keys.authenticate(None).await.expect("ok"), Err(AuthError::Missing));
-    assert_eq!(keys.authenticate(Some("sk_test_nope")).await.expect("ok"), Err(AuthError::Malformed));
+    assert_eq!(
+        keys.authenticate(None).await.expect("ok"),
+        Err(AuthError::Missing)
+    );
+    assert_eq!(
+        keys.authenticate(Some("sk_test_nope")).await.expect("ok"),
+        Err(AuthError::Malformed)
+    );
     let stranger = format!("sk_test_{}", "A".repeat(40));
-    assert_eq!(keys.authenticate(Some(&stranger)).await.expect("ok"), Err(AuthError::Unknown));
+    assert_eq!(
+        keys.authenticate(Some(&stranger)).await.expect("ok"),
+        Err(AuthError::Unknown)
+    );
 
-    let extra = keys.create(&first.project.id, Environment::Test).await.expect("create");
-    assert!(keys.authenticate(Some(extra.key.expose())).await.expect("ok").is_ok());
+    let extra = keys
+        .create(&first.project.id, Environment::Test)
+        .await
+        .expect("create");
+    assert!(keys
+        .authenticate(Some(extra.key.expose()))
+        .await
+        .expect("ok")
+        .is_ok());
     let revoked = keys.revoke(extra.record.id.as_str()).await.expect("revoke");
     assert!(revoked.revoked_at.is_some());
-    assert_eq!(keys.authenticate(Some(extra.key.expose())).await.expect("ok"), Err(AuthError::Revoked));
-    assert!(matches!(keys.revoke(extra.record.id.as_str()).await, Err(BrokerError::SecretKeyNotFound(_))));
+    assert_eq!(
+        keys.authenticate(Some(extra.key.expose()))
+            .await
+            .expect("ok"),
+        Err(AuthError::Revoked)
+    );
+    assert!(matches!(
+        keys.revoke(extra.record.id.as_str()).await,
+        Err(BrokerError::SecretKeyNotFound(_))
+    ));
     // Revoking by the key itself works too.
-    keys.revoke(first.test_key.key.expose()).await.expect("revoke by key");
-    assert_eq!(keys.authenticate(Some(first.test_key.key.expose())).await.expect("ok"), Err(AuthError::Revoked));
+    keys.revoke(first.test_key.key.expose())
+        .await
+        .expect("revoke by key");
+    assert_eq!(
+        keys.authenticate(Some(first.test_key.key.expose()))
+            .await
+            .expect("ok"),
+        Err(AuthError::Revoked)
+    );
     // The other key is untouched.
-    assert!(keys.authenticate(Some(first.live_key.key.expose())).await.expect("ok").is_ok());
+    assert!(keys
+        .authenticate(Some(first.live_key.key.expose()))
+        .await
+        .expect("ok")
+        .is_ok());
 }
 
 #[tokio::test]
 async fn a_wrong_master_key_refuses_to_start_and_names_both_keys() {
     let db = fresh_database().await;
     let right = MasterKey::generate();
-    Broker::start(open(&db.url).await, ring(&[&right])).await.expect("start");
+    Broker::start(open(&db.url).await, ring(&[&right]))
+        .await
+        .expect("start");
     let wrong = MasterKey::generate();
-    let err = Broker::start(open(&db.url).await, ring(&[&wrong])).await.expect_err("must refuse");
+    let err = Broker::start(open(&db.url).await, ring(&[&wrong]))
+        .await
+        .expect_err("must refuse");
     let msg = err.to_string();
     assert!(matches!(err, BrokerError::WrongMasterKey { .. }), "{msg}");
-    assert!(msg.contains(right.id()) && msg.contains(wrong.id()), "{msg}");
+    assert!(
+        msg.contains(right.id()) && msg.contains(wrong.id()),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn rotation_rewraps_everything_and_the_old_key_can_then_be_dropped() {
     let db = fresh_database().await;
     let old = MasterKey::generate();
-    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&old])).await.expect("start");
+    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&old]))
+        .await
+        .expect("start");
     let first = first.expect("first");
     for i in 0..450 {
-        let row = broker.sealer.seal(&format!("test/{i:04}"), "prj_x", "test.value", format!("v{i}").as_bytes());
-        broker.store.put_sealed(&row, keyway_core::timestamp::Timestamp::now()).await.expect("put");
+        let row = broker.sealer.seal(
+            &format!("test/{i:04}"),
+            "prj_x",
+            "test.value",
+            format!("v{i}").as_bytes(),
+        );
+        broker
+            .store
+            .put_sealed(&row, keyway_core::timestamp::Timestamp::now())
+            .await
+            .expect("put");
     }
 
     // Dropping the old key before rotating is refused.
     let new = MasterKey::generate();
-    let err = Broker::start(open(&db.url).await, ring(&[&new])).await.expect_err("refuse");
+    let err = Broker::start(open(&db.url).await, ring(&[&new]))
+        .await
+        .expect_err("refuse");
     assert!(matches!(err, BrokerError::WrongMasterKey { .. }), "{err}");
 
-    let (both, _) = Broker::start(open(&db.url).await, ring(&[&new, &old])).await.expect("new + old");
+    let (both, _) = Broker::start(open(&db.url).await, ring(&[&new, &old]))
+        .await
+        .expect("new + old");
     let mut last = None;
-    let report = both.sealer.rotate(|p| last = Some(p)).await.expect("rotate");
+    let report = both
+        .sealer
+        .rotate(|p| last = Some(p))
+        .await
+        .expect("rotate");
     assert_eq!(report.rewrapped, 451, "450 values + the pepper");
     assert!(report.failed.is_empty());
     let last = last.expect("progress reported");
     assert_eq!((last.total, last.done), (451, 451));
     // A second run has nothing left to do.
-    assert_eq!(both.sealer.rotate(|_| {}).await.expect("rotate again").rewrapped, 0);
+    assert_eq!(
+        both.sealer
+            .rotate(|_| {})
+            .await
+            .expect("rotate again")
+            .rewrapped,
+        0
+    );
 
-    let (new_only, _) = Broker::start(open(&db.url).await, ring(&[&new])).await.expect("new key alone");
-    let row = new_only.store.sealed("test/0123").await.expect("q").expect("row");
+    let (new_only, _) = Broker::start(open(&db.url).await, ring(&[&new]))
+        .await
+        .expect("new key alone");
+    let row = new_only
+        .store
+        .sealed("test/0123")
+        .await
+        .expect("q")
+        .expect("row");
     assert_eq!(row.blob.key_id(), new.id());
-    assert_eq!(new_only.sealer.open(&row).expect("opens").expose_secret(), b"v123");
-    assert!(new_only.keys.authenticate(Some(first.live_key.key.expose())).await.expect("ok").is_ok());
+    assert_eq!(
+        new_only.sealer.open(&row).expect("opens").expose_secret(),
+        b"v123"
+    );
+    assert!(new_only
+        .keys
+        .authenticate(Some(first.live_key.key.expose()))
+        .await
+        .expect("ok")
+        .is_ok());
 }

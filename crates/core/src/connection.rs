@@ -49,8 +49,15 @@ impl FromStr for ConnectionState {
 pub struct ConnectionKey(String);
 
 impl ConnectionKey {
-    pub fn build(environment: Environment, platform: &str, id_hex: &str, identity: &Identity) -> Self {
-        Self(format!("{environment}::{platform}::default::{id_hex}|{identity}"))
+    pub fn build(
+        environment: Environment,
+        platform: &str,
+        id_hex: &str,
+        identity: &Identity,
+    ) -> Self {
+        Self(format!(
+            "{environment}::{platform}::default::{id_hex}|{identity}"
+        ))
     }
 
     pub fn from_trusted(value: String) -> Self {
@@ -117,9 +124,20 @@ mod tests {
     #[test]
     fn key_has_the_pica_shape() {
         let identity = Identity::parse("user-123").expect("identity");
-        let key = ConnectionKey::build(Environment::Test, "exa", "af92aee9cbcd4aae904b9b01d3c75c40", &identity);
-        assert_eq!(key.as_str(), "test::exa::default::af92aee9cbcd4aae904b9b01d3c75c40|user-123");
-        assert_eq!(ConnectionKey::environment_of(key.as_str()), Some(Environment::Test));
+        let key = ConnectionKey::build(
+            Environment::Test,
+            "exa",
+            "af92aee9cbcd4aae904b9b01d3c75c40",
+            &identity,
+        );
+        assert_eq!(
+            key.as_str(),
+            "test::exa::default::af92aee9cbcd4aae904b9b01d3c75c40|user-123"
+        );
+        assert_eq!(
+            ConnectionKey::environment_of(key.as_str()),
+            Some(Environment::Test)
+        );
         assert_eq!(ConnectionKey::environment_of("prod::x"), None);
     }
 }

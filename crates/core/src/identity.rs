@@ -28,7 +28,10 @@ impl Identity {
         if value.chars().count() > MAX_IDENTITY_LEN {
             return Err(InvalidIdentity::TooLong);
         }
-        if let Some(bad) = value.chars().find(|c| c.is_whitespace() || c.is_control() || *c == ':' || *c == '|') {
+        if let Some(bad) = value
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || *c == ':' || *c == '|')
+        {
             return Err(InvalidIdentity::BadCharacter(bad));
         }
         Ok(Self(value.to_owned()))
@@ -93,16 +96,31 @@ mod tests {
             assert!(Identity::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(Identity::parse(""), Err(InvalidIdentity::Empty));
-        assert_eq!(Identity::parse("a:b"), Err(InvalidIdentity::BadCharacter(':')));
-        assert_eq!(Identity::parse("a|b"), Err(InvalidIdentity::BadCharacter('|')));
-        assert_eq!(Identity::parse("a b"), Err(InvalidIdentity::BadCharacter(' ')));
-        assert_eq!(Identity::parse(&"x".repeat(129)), Err(InvalidIdentity::TooLong));
+        assert_eq!(
+            Identity::parse("a:b"),
+            Err(InvalidIdentity::BadCharacter(':'))
+        );
+        assert_eq!(
+            Identity::parse("a|b"),
+            Err(InvalidIdentity::BadCharacter('|'))
+        );
+        assert_eq!(
+            Identity::parse("a b"),
+            Err(InvalidIdentity::BadCharacter(' '))
+        );
+        assert_eq!(
+            Identity::parse(&"x".repeat(129)),
+            Err(InvalidIdentity::TooLong)
+        );
         assert!(Identity::parse(&"x".repeat(128)).is_ok());
     }
 
     #[test]
     fn identity_types_parse_exactly() {
-        assert_eq!("team".parse::<IdentityType>().ok(), Some(IdentityType::Team));
+        assert_eq!(
+            "team".parse::<IdentityType>().ok(),
+            Some(IdentityType::Team)
+        );
         assert!("User".parse::<IdentityType>().is_err());
     }
 }

@@ -3,8 +3,8 @@
 
 pub mod connection;
 pub mod environment;
-pub mod identity;
 pub mod id;
+pub mod identity;
 pub mod project;
 pub mod secret_key;
 pub mod timestamp;

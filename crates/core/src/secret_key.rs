@@ -17,7 +17,9 @@ pub struct SecretKey {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("malformed secret key: expected sk_test_ or sk_live_ followed by {BODY_LEN} letters and digits")]
+#[error(
+    "malformed secret key: expected sk_test_ or sk_live_ followed by {BODY_LEN} letters and digits"
+)]
 pub struct MalformedSecretKey;
 
 impl SecretKey {

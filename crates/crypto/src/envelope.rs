@@ -41,7 +41,12 @@ pub struct SealedBlob(Vec<u8>);
 
 impl std::fmt::Debug for SealedBlob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SealedBlob({} bytes, key {})", self.0.len(), self.key_id())
+        write!(
+            f,
+            "SealedBlob({} bytes, key {})",
+            self.0.len(),
+            self.key_id()
+        )
     }
 }
 
@@ -93,7 +98,11 @@ pub fn seal(keyring: &Keyring, aad: &Aad, plaintext: &[u8]) -> SealedBlob {
     assemble(keyring.primary(), aad, &data_key, &nonce, &ciphertext)
 }
 
-pub fn open(keyring: &Keyring, aad: &Aad, blob: &SealedBlob) -> Result<SecretSlice<u8>, CryptoError> {
+pub fn open(
+    keyring: &Keyring,
+    aad: &Aad,
+    blob: &SealedBlob,
+) -> Result<SecretSlice<u8>, CryptoError> {
     let (_, _, nonce, ciphertext) = blob.parts();
     let data_key = unwrap_data_key(keyring, aad, blob)?;
     let plaintext = cipher(&data_key)
@@ -114,10 +123,22 @@ pub fn rewrap(keyring: &Keyring, aad: &Aad, blob: &SealedBlob) -> Result<SealedB
     open(keyring, aad, blob)?;
     let data_key = unwrap_data_key(keyring, aad, blob)?;
     let (_, _, nonce, ciphertext) = blob.parts();
-    Ok(assemble(keyring.primary(), aad, &data_key, nonce, ciphertext))
+    Ok(assemble(
+        keyring.primary(),
+        aad,
+        &data_key,
+        nonce,
+        ciphertext,
+    ))
 }
 
-fn assemble(master: &MasterKey, aad: &Aad, data_key: &[u8; 32], nonce: &[u8], ciphertext: &[u8]) -> SealedBlob {
+fn assemble(
+    master: &MasterKey,
+    aad: &Aad,
+    data_key: &[u8; 32],
+    nonce: &[u8],
+    ciphertext: &[u8],
+) -> SealedBlob {
     let wrap_nonce = random::bytes::<NONCE_LEN>();
     let wrap_aad = wrap_aad(master.id(), aad);
     let wrapped = cipher(master.bytes())
@@ -139,7 +160,11 @@ fn assemble(master: &MasterKey, aad: &Aad, data_key: &[u8; 32], nonce: &[u8], ci
     SealedBlob(out)
 }
 
-fn unwrap_data_key(keyring: &Keyring, aad: &Aad, blob: &SealedBlob) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+fn unwrap_data_key(
+    keyring: &Keyring,
+    aad: &Aad,
+    blob: &SealedBlob,
+) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
     let key_id = blob.key_id();
     let master = keyring
         .get(key_id)
@@ -156,7 +181,10 @@ fn unwrap_data_key(keyring: &Keyring, aad: &Aad, blob: &SealedBlob) -> Result<Ze
             )
             .map_err(|_| CryptoError::OpenFailed)?,
     );
-    let key: [u8; 32] = raw.as_slice().try_into().map_err(|_| CryptoError::MalformedBlob)?;
+    let key: [u8; 32] = raw
+        .as_slice()
+        .try_into()
+        .map_err(|_| CryptoError::MalformedBlob)?;
     Ok(Zeroizing::new(key))
 }
 
@@ -197,7 +225,10 @@ mod tests {
             Aad::new("p", "prj_2", "conn_1"),
             Aad::new("q", "prj_1", "conn_1"),
         ] {
-            assert!(matches!(open(&r, &other, &blob), Err(CryptoError::OpenFailed)));
+            assert!(matches!(
+                open(&r, &other, &blob),
+                Err(CryptoError::OpenFailed)
+            ));
         }
     }
 
@@ -206,7 +237,10 @@ mod tests {
         let aad = Aad::new("p", "s", "r");
         let blob = seal(&ring(vec![MasterKey::generate()]), &aad, b"secret");
         let stranger = ring(vec![MasterKey::generate()]);
-        assert!(matches!(open(&stranger, &aad, &blob), Err(CryptoError::UnknownKeyId(_))));
+        assert!(matches!(
+            open(&stranger, &aad, &blob),
+            Err(CryptoError::UnknownKeyId(_))
+        ));
 
         let r = ring(vec![MasterKey::generate()]);
         let blob = seal(&r, &aad, b"secret");
@@ -214,7 +248,10 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         let tampered = SealedBlob::from_bytes(bytes).expect("still well formed");
-        assert!(matches!(open(&r, &aad, &tampered), Err(CryptoError::OpenFailed)));
+        assert!(matches!(
+            open(&r, &aad, &tampered),
+            Err(CryptoError::OpenFailed)
+        ));
         assert!(SealedBlob::from_bytes(vec![1, 2, 3]).is_err());
     }
 
@@ -223,7 +260,14 @@ mod tests {
         let old = MasterKey::generate();
         let old_id = old.id().to_owned();
         let aad = Aad::new("p", "s", "r");
-        let blob = seal(&ring(vec![MasterKey::from_base64(old.to_base64().expose_secret()).expect("k")]), &aad, b"secret");
+        let blob = seal(
+            &ring(vec![MasterKey::from_base64(
+                old.to_base64().expose_secret(),
+            )
+            .expect("k")]),
+            &aad,
+            b"secret",
+        );
         let new = MasterKey::generate();
         let new_id = new.id().to_owned();
         let both = ring(vec![new, old]);
@@ -231,8 +275,16 @@ mod tests {
         assert_eq!(blob.key_id(), old_id);
         assert_eq!(rewrapped.key_id(), new_id);
         // Only the new key is needed afterwards.
-        let new_only = ring(vec![MasterKey::from_base64(both.primary().to_base64().expose_secret()).expect("k")]);
-        assert_eq!(open(&new_only, &aad, &rewrapped).expect("opens").expose_secret(), b"secret");
+        let new_only = ring(vec![MasterKey::from_base64(
+            both.primary().to_base64().expose_secret(),
+        )
+        .expect("k")]);
+        assert_eq!(
+            open(&new_only, &aad, &rewrapped)
+                .expect("opens")
+                .expose_secret(),
+            b"secret"
+        );
         assert!(rewrap(&both, &Aad::new("p", "s", "other"), &blob).is_err());
     }
 }

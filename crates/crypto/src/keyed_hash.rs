@@ -33,7 +33,10 @@ impl KeyedHasher {
 
     /// Constant-time comparison of a presented value against a stored hash.
     pub fn verify(&self, domain: &str, value: &[u8], stored_hash: &str) -> bool {
-        self.hash(domain, value).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+        self.hash(domain, value)
+            .as_bytes()
+            .ct_eq(stored_hash.as_bytes())
+            .into()
     }
 }
 

@@ -71,6 +71,9 @@ mod tests {
 
     #[test]
     fn empty_is_an_error() {
-        assert!(matches!(Keyring::parse("# nothing\n"), Err(CryptoError::EmptyKeyring)));
+        assert!(matches!(
+            Keyring::parse("# nothing\n"),
+            Err(CryptoError::EmptyKeyring)
+        ));
     }
 }

@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use keyway_core::environment::Environment;
 
 #[derive(Debug, Parser)]
-#[command(name = "keyway", version, about = "Self-hosted integration-auth broker, wire-compatible with Pica's API")]
+#[command(
+    name = "keyway",
+    version,
+    about = "Self-hosted integration-auth broker, wire-compatible with Pica's API"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -82,6 +82,24 @@ fn default_shutdown_grace_seconds() -> u64 {
     30
 }
 
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            data_dir: default_data_dir(),
+            database_url: None,
+            master_key: None,
+            master_key_file: None,
+            log_format: default_log_format(),
+            log: default_log(),
+            max_body_bytes: default_max_body_bytes(),
+            database_max_connections: default_database_max_connections(),
+            shutdown_grace_seconds: default_shutdown_grace_seconds(),
+        }
+    }
+}
+
 /// Flags, as a provider: only the ones given override.
 #[derive(Debug, Default, Serialize)]
 struct FlagOverrides {
@@ -100,7 +118,9 @@ struct FlagOverrides {
 impl Config {
     pub fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Self> {
         let file = match &global.config {
-            Some(path) if !path.exists() => bail!("configuration file {} does not exist", path.display()),
+            Some(path) if !path.exists() => {
+                bail!("configuration file {} does not exist", path.display())
+            }
             Some(path) => Some(path.clone()),
             None => Some(PathBuf::from("keyway.toml")).filter(|p| p.exists()),
         };
@@ -127,7 +147,10 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("keyway.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("keyway.db").display()
+            ),
         }
     }
 
@@ -143,8 +166,12 @@ impl Config {
                 format!("http://{addr}")
             }
         };
-        let parsed = url::Url::parse(&raw).with_context(|| format!("public_url {raw:?} is not a URL"))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+        let parsed =
+            url::Url::parse(&raw).with_context(|| format!("public_url {raw:?} is not a URL"))?;
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
             bail!("public_url {raw:?} must be an http(s) URL without query or fragment");
         }
         Ok(raw.trim_end_matches('/').to_owned())
@@ -156,13 +183,18 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail API returns its large error type by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn layers_apply_in_order_and_typos_are_refused() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("keyway.toml", "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from-file\"\nlog = \"debug\"")?;
+            jail.create_file(
+                "keyway.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from-file\"\nlog = \"debug\"",
+            )?;
             jail.set_env("KEYWAY_DATA_DIR", "/from-env");
             jail.set_env("KEYWAY_PUBLIC_URL", "https://keyway.example.com/");
             let global = GlobalArgs {
@@ -174,7 +206,10 @@ mod tests {
             assert_eq!(config.data_dir, PathBuf::from("/from-env"));
             assert_eq!(config.log, "debug");
             assert_eq!(config.database_url(), "postgres://u@h/db");
-            assert_eq!(config.public_url().map_err(|e| e.to_string())?, "https://keyway.example.com");
+            assert_eq!(
+                config.public_url().map_err(|e| e.to_string())?,
+                "https://keyway.example.com"
+            );
 
             let serve = ServeArgs {
                 listen: Some("0.0.0.0:7000".parse().expect("addr")),
@@ -198,9 +233,16 @@ mod tests {
                 listen: Some("0.0.0.0:7000".parse().expect("addr")),
                 public_url: None,
             };
-            let config = Config::load(&GlobalArgs::default(), Some(&serve)).map_err(|e| e.to_string())?;
-            assert_eq!(config.public_url().map_err(|e| e.to_string())?, "http://127.0.0.1:7000");
-            assert_eq!(config.database_url(), "sqlite://./keyway-data/keyway.db?mode=rwc");
+            let config =
+                Config::load(&GlobalArgs::default(), Some(&serve)).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.public_url().map_err(|e| e.to_string())?,
+                "http://127.0.0.1:7000"
+            );
+            assert_eq!(
+                config.database_url(),
+                "sqlite://./keyway-data/keyway.db?mode=rwc"
+            );
             Ok(())
         });
     }

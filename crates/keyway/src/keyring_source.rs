@@ -25,7 +25,8 @@ pub enum KeySource {
 
 pub fn load(config: &Config, backend: Backend) -> anyhow::Result<(Keyring, KeySource)> {
     if let Some(inline) = &config.master_key {
-        let ring = Keyring::parse(inline.expose_secret()).context("KEYWAY_MASTER_KEY is invalid")?;
+        let ring =
+            Keyring::parse(inline.expose_secret()).context("KEYWAY_MASTER_KEY is invalid")?;
         return Ok((ring, KeySource::Inline));
     }
     if let Some(path) = &config.master_key_file {
@@ -49,7 +50,8 @@ pub fn load(config: &Config, backend: Backend) -> anyhow::Result<(Keyring, KeySo
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Keyring> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read master key file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read master key file {}", path.display()))?;
     Keyring::parse(&text).with_context(|| format!("master key file {} is invalid", path.display()))
 }
 
@@ -59,12 +61,17 @@ pub fn write_key_file(path: &Path, keys: &[MasterKey], create_new: bool) -> anyh
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let mut text = String::from("# Keyway master keys, newest first. Keep this file secret and backed up.\n");
+    let mut text =
+        String::from("# Keyway master keys, newest first. Keep this file secret and backed up.\n");
     for key in keys {
         text.push_str(key.to_base64().expose_secret());
         text.push('\n');
     }
-    let target = if create_new { path.to_path_buf() } else { path.with_extension("key.tmp") };
+    let target = if create_new {
+        path.to_path_buf()
+    } else {
+        path.with_extension("key.tmp")
+    };
     let mut options = std::fs::OpenOptions::new();
     options.write(true);
     if create_new {
@@ -77,11 +84,14 @@ pub fn write_key_file(path: &Path, keys: &[MasterKey], create_new: bool) -> anyh
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&target).with_context(|| format!("cannot write {}", target.display()))?;
+    let mut file = options
+        .open(&target)
+        .with_context(|| format!("cannot write {}", target.display()))?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     if !create_new {
-        std::fs::rename(&target, path).with_context(|| format!("cannot replace {}", path.display()))?;
+        std::fs::rename(&target, path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
     }
     Ok(())
 }

@@ -23,7 +23,9 @@ pub struct Application {
 }
 
 /// Loads the keyring, opens the store (migrating it) and runs the broker's start-up checks.
-pub async fn open_broker(config: &Config) -> anyhow::Result<(Broker, Option<FirstStart>, keyring_source::KeySource)> {
+pub async fn open_broker(
+    config: &Config,
+) -> anyhow::Result<(Broker, Option<FirstStart>, keyring_source::KeySource)> {
     let backend = prepare_backend(config)?;
     let (keyring, source) = keyring_source::load(config, backend)?;
     let (broker, first_start) = start_broker(config, keyring).await?;
@@ -38,9 +40,12 @@ pub fn prepare_backend(config: &Config) -> anyhow::Result<keyway_store::backend:
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(config.data_dir())
-            .with_context(|| format!("cannot create data directory {}", config.data_dir().display()))?;
+        builder.create(config.data_dir()).with_context(|| {
+            format!(
+                "cannot create data directory {}",
+                config.data_dir().display()
+            )
+        })?;
     }
     Ok(backend)
 }
@@ -90,7 +95,10 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish for up
     /// to the grace period, and returns.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;

@@ -18,7 +18,10 @@ pub struct SecretKeyAuth(pub Principal);
 impl FromRequestParts<AppState> for SecretKeyAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let presented = header_pair(&parts.headers, PICA_SECRET, KEYWAY_SECRET)?;
         match state.broker.keys.authenticate(presented.as_deref()).await {
             Ok(Ok(principal)) => Ok(Self(principal)),
@@ -33,10 +36,16 @@ impl FromRequestParts<AppState> for SecretKeyAuth {
 
 /// Reads a header that may come under Pica's name or Keyway's alias (names are case-insensitive).
 /// Both present with different values is a 400: we never guess which one was meant.
-pub fn header_pair(headers: &HeaderMap, pica: &str, keyway: &str) -> Result<Option<String>, ApiError> {
+pub fn header_pair(
+    headers: &HeaderMap,
+    pica: &str,
+    keyway: &str,
+) -> Result<Option<String>, ApiError> {
     let read = |name: &str| -> Result<Option<String>, ApiError> {
         let mut values = headers.get_all(name).iter();
-        let Some(first) = values.next() else { return Ok(None) };
+        let Some(first) = values.next() else {
+            return Ok(None);
+        };
         if values.next().is_some() {
             return Err(ApiError::bad_request(
                 "conflicting_headers",
@@ -46,7 +55,12 @@ pub fn header_pair(headers: &HeaderMap, pica: &str, keyway: &str) -> Result<Opti
         first
             .to_str()
             .map(|v| Some(v.trim().to_owned()))
-            .map_err(|_| ApiError::bad_request("invalid_header", format!("The {name} header is not valid text")))
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_header",
+                    format!("The {name} header is not valid text"),
+                )
+            })
     };
     match (read(pica)?, read(keyway)?) {
         (Some(a), Some(b)) if a != b => Err(ApiError::bad_request(

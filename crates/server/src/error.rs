@@ -76,9 +76,15 @@ impl ApiError {
     pub fn from_status(status: StatusCode) -> Self {
         let (code, message) = match status {
             StatusCode::NOT_FOUND => ("not_found", "No such route"),
-            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This route does not accept that method"),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "This route does not accept that method",
+            ),
             StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send the body as application/json"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "Send the body as application/json",
+            ),
             StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long"),
             s if s.is_client_error() => ("bad_request", "The request is invalid"),
             _ => ("internal", "Something went wrong on our side"),
@@ -101,7 +107,9 @@ impl IntoResponse for ApiError {
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
         match e {
-            BrokerError::ProjectNotFound(_) | BrokerError::SecretKeyNotFound(_) => Self::not_found(e.to_string()),
+            BrokerError::ProjectNotFound(_) | BrokerError::SecretKeyNotFound(_) => {
+                Self::not_found(e.to_string())
+            }
             BrokerError::Store(_)
             | BrokerError::Crypto(_)
             | BrokerError::WrongMasterKey { .. }
@@ -126,7 +134,12 @@ pub fn render(status: StatusCode, body: &ErrorBody, request_id: &str) -> Respons
 
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side").into_response()
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Something went wrong on our side",
+    )
+    .into_response()
 }
 
 /// `a: b: c` for an error and its sources.

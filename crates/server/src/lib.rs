@@ -45,8 +45,15 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     routes::router(state.clone())
         .fallback(routes::not_found)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(state.settings.max_body_bytes))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.settings.max_body_bytes,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::middleware::from_fn(request_id::assign))
 }

@@ -30,13 +30,20 @@ impl ListQuery {
                 known.sort_unstable();
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
-                    format!("Unknown query parameter {:?}; this route accepts: {}", truncate(&name), known.join(", ")),
+                    format!(
+                        "Unknown query parameter {:?}; this route accepts: {}",
+                        truncate(&name),
+                        known.join(", ")
+                    ),
                 ));
             }
             if params.insert(name.to_string(), value.to_string()).is_some() {
                 return Err(ApiError::bad_request(
                     "duplicate_parameter",
-                    format!("The query parameter {:?} was given more than once", truncate(&name)),
+                    format!(
+                        "The query parameter {:?} was given more than once",
+                        truncate(&name)
+                    ),
                 ));
             }
         }
@@ -44,13 +51,23 @@ impl ListQuery {
             None => DEFAULT_LIMIT,
             Some(v) => parse_number::<u32>("limit", &v)?.clamp(1, MAX_LIMIT),
         };
-        let page = params.remove("page").map(|v| parse_number::<u64>("page", &v)).transpose()?;
+        let page = params
+            .remove("page")
+            .map(|v| parse_number::<u64>("page", &v))
+            .transpose()?;
         let skip = match (params.remove("skip"), page) {
             (Some(v), _) => parse_number::<u64>("skip", &v)?,
-            (None, Some(page)) => page.max(1).saturating_sub(1).saturating_mul(u64::from(limit)),
+            (None, Some(page)) => page
+                .max(1)
+                .saturating_sub(1)
+                .saturating_mul(u64::from(limit)),
             (None, None) => 0,
         };
-        Ok(Self { params, skip, limit })
+        Ok(Self {
+            params,
+            skip,
+            limit,
+        })
     }
 
     pub fn take(&mut self, name: &str) -> Option<String> {
@@ -72,8 +89,13 @@ impl ListQuery {
 
     /// A comma-separated list; empty items are dropped.
     pub fn take_list(&mut self, name: &str) -> Option<Vec<String>> {
-        self.take(name)
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        self.take(name).map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
     }
 }
 
@@ -147,8 +169,12 @@ mod tests {
 
     #[test]
     fn form_decoding_and_lists() {
-        let mut q = ListQuery::parse(Some("name=a+b&keys=k1%7Cu,k2|u"), &["name", "keys"]).expect("ok");
+        let mut q =
+            ListQuery::parse(Some("name=a+b&keys=k1%7Cu,k2|u"), &["name", "keys"]).expect("ok");
         assert_eq!(q.take("name").as_deref(), Some("a b"));
-        assert_eq!(q.take_list("keys"), Some(vec!["k1|u".to_string(), "k2|u".to_string()]));
+        assert_eq!(
+            q.take_list("keys"),
+            Some(vec!["k1|u".to_string(), "k2|u".to_string()])
+        );
     }
 }

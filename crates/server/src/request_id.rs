@@ -47,7 +47,9 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
 
 fn shape_error(response: Response, request_id: &str) -> Response {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || response.extensions().get::<KeepBody>().is_some() {
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<KeepBody>().is_some()
+    {
         return response;
     }
     let body = match response.extensions().get::<ErrorBody>() {

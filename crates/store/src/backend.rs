@@ -35,10 +35,22 @@ mod tests {
 
     #[test]
     fn picks_backend_by_scheme_and_refuses_others() {
-        assert_eq!(Backend::from_url("sqlite://./k.db").ok(), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("sqlite::memory:").ok(), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgres://u@h/db").ok(), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("sqlite://./k.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("sqlite::memory:").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
         for bad in ["mysql://root:pw@h/db", "file.db", ""] {
             let err = Backend::from_url(bad).expect_err(bad).to_string();
             assert!(!err.contains("pw"), "{err}");

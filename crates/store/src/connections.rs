@@ -27,10 +27,16 @@ pub struct Window {
 
 impl Store {
     /// Stores a new connection and its sealed credentials atomically.
-    pub async fn insert_connection(&self, c: &Connection, credentials: &SealedRow) -> Result<(), StoreError> {
+    pub async fn insert_connection(
+        &self,
+        c: &Connection,
+        credentials: &SealedRow,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        let tags = serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let fields = serde_json::to_string(&c.fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let tags =
+            serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let fields =
+            serde_json::to_string(&c.fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(&format!(
             "INSERT INTO connections ({COLUMNS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
@@ -126,15 +132,25 @@ impl Store {
             .bind(i64::try_from(window.skip).unwrap_or(i64::MAX))
             .fetch_all(self.pool())
             .await?;
-        let rows = rows.iter().map(connection_from_row).collect::<Result<Vec<_>, _>>()?;
+        let rows = rows
+            .iter()
+            .map(connection_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, u64::try_from(total).unwrap_or(0)))
     }
 }
 
 /// The WHERE clause for a filter, with its text arguments in `$1..` order.
-fn where_clause(project: &ProjectId, environment: Environment, f: &ConnectionFilter) -> (String, Vec<String>) {
+fn where_clause(
+    project: &ProjectId,
+    environment: Environment,
+    f: &ConnectionFilter,
+) -> (String, Vec<String>) {
     let mut args = vec![project.as_str().to_owned(), environment.as_str().to_owned()];
-    let mut clauses = vec!["c.project_id = $1".to_owned(), "c.environment = $2".to_owned()];
+    let mut clauses = vec![
+        "c.project_id = $1".to_owned(),
+        "c.environment = $2".to_owned(),
+    ];
     let mut push = |column: &str, value: &str, args: &mut Vec<String>| {
         args.push(value.to_owned());
         clauses.push(format!("{column} = ${}", args.len()));
@@ -195,14 +211,21 @@ fn connection_from_row(row: &AnyRow) -> Result<Connection, StoreError> {
         platform: row.try_get("platform")?,
         platform_version: row.try_get("platform_version")?,
         identity: Identity::parse(&identity).map_err(|_| corrupt("identity"))?,
-        identity_type: identity_type.parse::<IdentityType>().map_err(|_| corrupt("identity_type"))?,
+        identity_type: identity_type
+            .parse::<IdentityType>()
+            .map_err(|_| corrupt("identity_type"))?,
         name: row.try_get("name")?,
         tags: serde_json::from_str(&tags).map_err(|_| corrupt("tags"))?,
-        state: state.parse::<ConnectionState>().map_err(|_| corrupt("state"))?,
+        state: state
+            .parse::<ConnectionState>()
+            .map_err(|_| corrupt("state"))?,
         active: row.try_get::<i64, _>("active")? != 0,
         version: row.try_get("version")?,
-        fields: serde_json::from_str::<BTreeMap<String, String>>(&fields).map_err(|_| corrupt("fields"))?,
-        oauth_expires_at: row.try_get::<Option<i64>, _>("oauth_expires_at")?.map(Timestamp::from_unix_millis),
+        fields: serde_json::from_str::<BTreeMap<String, String>>(&fields)
+            .map_err(|_| corrupt("fields"))?,
+        oauth_expires_at: row
+            .try_get::<Option<i64>, _>("oauth_expires_at")?
+            .map(Timestamp::from_unix_millis),
         oauth_scopes: row.try_get("oauth_scopes")?,
         created_at: Timestamp::from_unix_millis(row.try_get("created_at")?),
         updated_at: Timestamp::from_unix_millis(row.try_get("updated_at")?),

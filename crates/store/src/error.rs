@@ -2,7 +2,9 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    #[error(
+        "unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+    )]
     UnsupportedUrl { scheme: String },
     #[error("could not connect to the database")]
     Connect(#[source] sqlx::Error),

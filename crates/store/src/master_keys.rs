@@ -16,9 +16,11 @@ pub struct KnownMasterKey {
 
 impl Store {
     pub async fn known_master_keys(&self) -> Result<Vec<KnownMasterKey>, StoreError> {
-        let rows = sqlx::query("SELECT key_id, fingerprint, added_at FROM master_keys ORDER BY added_at, key_id")
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT key_id, fingerprint, added_at FROM master_keys ORDER BY added_at, key_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(KnownMasterKey {
@@ -31,7 +33,12 @@ impl Store {
     }
 
     /// Records a key's fingerprint; a no-op when it is already known (nodes may race here).
-    pub async fn remember_master_key(&self, key_id: &str, fingerprint: &str, at: Timestamp) -> Result<(), StoreError> {
+    pub async fn remember_master_key(
+        &self,
+        key_id: &str,
+        fingerprint: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO master_keys (key_id, fingerprint, added_at) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING",
         )

@@ -15,7 +15,11 @@ const COLUMNS: &str = "id, name, created_at";
 
 impl Store {
     /// Creates `project` and `keys` unless a project with that name exists. True when this call created it.
-    pub async fn bootstrap_project(&self, project: &Project, keys: &[NewSecretKey]) -> Result<bool, StoreError> {
+    pub async fn bootstrap_project(
+        &self,
+        project: &Project,
+        keys: &[NewSecretKey],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
@@ -48,13 +52,19 @@ impl Store {
 
     pub async fn project_by_name(&self, name: &str) -> Result<Option<Project>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM projects WHERE name = $1");
-        let row = sqlx::query(&sql).bind(name).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(project_from_row).transpose()
     }
 
     pub async fn project_by_id(&self, id: &ProjectId) -> Result<Option<Project>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM projects WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(project_from_row).transpose()
     }
 

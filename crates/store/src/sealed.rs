@@ -31,7 +31,11 @@ const COLUMNS: &str = "id, scope, purpose, blob";
 
 impl Store {
     /// Inserts unless a row with this id exists. True when this call inserted it.
-    pub async fn insert_sealed_if_absent(&self, row: &SealedRow, at: Timestamp) -> Result<bool, StoreError> {
+    pub async fn insert_sealed_if_absent(
+        &self,
+        row: &SealedRow,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO sealed_secrets (id, scope, purpose, key_id, blob, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING",
@@ -68,7 +72,10 @@ impl Store {
 
     pub async fn sealed(&self, id: &str) -> Result<Option<SealedRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sealed_secrets WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(sealed_from_row).transpose()
     }
 
@@ -82,9 +89,11 @@ impl Store {
 
     /// How many sealed values each master key wraps.
     pub async fn sealed_key_usage(&self) -> Result<Vec<KeyUsage>, StoreError> {
-        let rows = sqlx::query("SELECT key_id, COUNT(*) AS n FROM sealed_secrets GROUP BY key_id ORDER BY key_id")
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT key_id, COUNT(*) AS n FROM sealed_secrets GROUP BY key_id ORDER BY key_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(KeyUsage {
@@ -96,7 +105,12 @@ impl Store {
     }
 
     /// A page of values not wrapped by `key_id`, in id order after `after`: the work list of a rotation.
-    pub async fn sealed_not_under(&self, key_id: &str, after: &str, limit: u32) -> Result<Vec<SealedRow>, StoreError> {
+    pub async fn sealed_not_under(
+        &self,
+        key_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<SealedRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sealed_secrets WHERE key_id <> $1 AND id > $2 ORDER BY id LIMIT $3");
         let rows = sqlx::query(&sql)
             .bind(key_id)
@@ -134,7 +148,8 @@ fn sealed_from_row(row: &AnyRow) -> Result<SealedRow, StoreError> {
     let bytes: Vec<u8> = row.try_get("blob")?;
     let id: String = row.try_get("id")?;
     Ok(SealedRow {
-        blob: SealedBlob::from_bytes(bytes).map_err(|_| StoreError::Corrupt(format!("sealed value {id} is malformed")))?,
+        blob: SealedBlob::from_bytes(bytes)
+            .map_err(|_| StoreError::Corrupt(format!("sealed value {id} is malformed")))?,
         scope: row.try_get("scope")?,
         purpose: row.try_get("purpose")?,
         id,

@@ -35,13 +35,22 @@ impl Store {
         Ok(())
     }
 
-    pub async fn secret_key_by_hash(&self, key_hash: &str) -> Result<Option<StoredSecretKey>, StoreError> {
+    pub async fn secret_key_by_hash(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<StoredSecretKey>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM secret_keys WHERE key_hash = $1");
-        let row = sqlx::query(&sql).bind(key_hash).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(key_hash)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(stored_from_row).transpose()
     }
 
-    pub async fn list_secret_keys(&self, project: Option<&ProjectId>) -> Result<Vec<SecretKeyRecord>, StoreError> {
+    pub async fn list_secret_keys(
+        &self,
+        project: Option<&ProjectId>,
+    ) -> Result<Vec<SecretKeyRecord>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM secret_keys WHERE ($1 = '' OR project_id = $1) ORDER BY created_at, id"
         );
@@ -49,21 +58,32 @@ impl Store {
             .bind(project.map(ProjectId::as_str).unwrap_or(""))
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(|r| stored_from_row(r).map(|k| k.record)).collect()
+        rows.iter()
+            .map(|r| stored_from_row(r).map(|k| k.record))
+            .collect()
     }
 
     /// Marks a key revoked. False when no unrevoked key has that id.
-    pub async fn revoke_secret_key(&self, id: &SecretKeyId, at: Timestamp) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE secret_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(at.unix_millis())
-            .bind(id.as_str())
-            .execute(self.pool())
-            .await?;
+    pub async fn revoke_secret_key(
+        &self,
+        id: &SecretKeyId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE secret_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at.unix_millis())
+        .bind(id.as_str())
+        .execute(self.pool())
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }
 
-pub(crate) async fn insert_key(tx: &mut Transaction<'_, Any>, key: &NewSecretKey) -> Result<(), StoreError> {
+pub(crate) async fn insert_key(
+    tx: &mut Transaction<'_, Any>,
+    key: &NewSecretKey,
+) -> Result<(), StoreError> {
     let r = &key.record;
     sqlx::query(
         "INSERT INTO secret_keys (id, project_id, environment, key_hash, hint, created_at, revoked_at) \

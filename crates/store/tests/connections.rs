@@ -25,7 +25,9 @@ struct Fixture {
 impl Fixture {
     async fn new() -> Self {
         let db = fresh_database().await;
-        let store = Store::open(&db.url, &PoolSettings::default()).await.expect("store");
+        let store = Store::open(&db.url, &PoolSettings::default())
+            .await
+            .expect("store");
         Self {
             store,
             ring: Keyring::new(vec![MasterKey::generate()]).expect("ring"),
@@ -43,7 +45,15 @@ impl Fixture {
         p.id
     }
 
-    async fn connect(&self, project: &ProjectId, env: Environment, platform: &str, identity: &str, tags: &[&str], created: i64) -> Connection {
+    async fn connect(
+        &self,
+        project: &ProjectId,
+        env: Environment,
+        platform: &str,
+        identity: &str,
+        tags: &[&str],
+        created: i64,
+    ) -> Connection {
         let hex = uuid::Uuid::new_v4().simple().to_string();
         let identity = Identity::parse(identity).expect("identity");
         let c = Connection {
@@ -68,58 +78,155 @@ impl Fixture {
         };
         let secret_id = format!("{}/credentials", c.id);
         let row = SealedRow {
-            blob: seal(&self.ring, &Aad::new("connection.credentials", project.as_str(), &secret_id), b"{}"),
+            blob: seal(
+                &self.ring,
+                &Aad::new("connection.credentials", project.as_str(), &secret_id),
+                b"{}",
+            ),
             id: secret_id,
             scope: project.as_str().into(),
             purpose: "connection.credentials".into(),
         };
-        self.store.insert_connection(&c, &row).await.expect("insert");
+        self.store
+            .insert_connection(&c, &row)
+            .await
+            .expect("insert");
         c
     }
 }
 
-const ALL: Window = Window { skip: 0, limit: 100 };
+const ALL: Window = Window {
+    skip: 0,
+    limit: 100,
+};
 
 #[tokio::test]
 async fn lists_are_scoped_to_project_and_environment() {
     let f = Fixture::new().await;
     let (a, b) = (f.project("a").await, f.project("b").await);
-    let mine = f.connect(&a, Environment::Test, "slack", "u1", &[], 1).await;
-    f.connect(&a, Environment::Live, "slack", "u1", &[], 2).await;
-    f.connect(&b, Environment::Test, "slack", "u1", &[], 3).await;
+    let mine = f
+        .connect(&a, Environment::Test, "slack", "u1", &[], 1)
+        .await;
+    f.connect(&a, Environment::Live, "slack", "u1", &[], 2)
+        .await;
+    f.connect(&b, Environment::Test, "slack", "u1", &[], 3)
+        .await;
 
-    let (rows, total) = f.store.list_connections(&a, Environment::Test, &ConnectionFilter::default(), ALL).await.expect("list");
+    let (rows, total) = f
+        .store
+        .list_connections(&a, Environment::Test, &ConnectionFilter::default(), ALL)
+        .await
+        .expect("list");
     assert_eq!(total, 1);
     assert_eq!(rows, vec![mine.clone()]);
-    assert!(f.store.connection(&a, Environment::Test, &mine.id).await.expect("q").is_some());
-    assert!(f.store.connection(&a, Environment::Live, &mine.id).await.expect("q").is_none());
-    assert!(f.store.connection(&b, Environment::Test, &mine.id).await.expect("q").is_none());
+    assert!(f
+        .store
+        .connection(&a, Environment::Test, &mine.id)
+        .await
+        .expect("q")
+        .is_some());
+    assert!(f
+        .store
+        .connection(&a, Environment::Live, &mine.id)
+        .await
+        .expect("q")
+        .is_none());
+    assert!(f
+        .store
+        .connection(&b, Environment::Test, &mine.id)
+        .await
+        .expect("q")
+        .is_none());
 }
 
 #[tokio::test]
 async fn filters_combine_and_totals_are_exact() {
     let f = Fixture::new().await;
     let p = f.project("p").await;
-    let c1 = f.connect(&p, Environment::Test, "slack", "u1", &["crm", "vip"], 1).await;
-    let c2 = f.connect(&p, Environment::Test, "github", "u1", &["crm"], 2).await;
-    let c3 = f.connect(&p, Environment::Test, "slack", "u2", &[], 3).await;
+    let c1 = f
+        .connect(&p, Environment::Test, "slack", "u1", &["crm", "vip"], 1)
+        .await;
+    let c2 = f
+        .connect(&p, Environment::Test, "github", "u1", &["crm"], 2)
+        .await;
+    let c3 = f
+        .connect(&p, Environment::Test, "slack", "u2", &[], 3)
+        .await;
     let list = |filter: ConnectionFilter| {
         let store = f.store.clone();
         let p = p.clone();
         async move {
-            let (rows, total) = store.list_connections(&p, Environment::Test, &filter, ALL).await.expect("list");
+            let (rows, total) = store
+                .list_connections(&p, Environment::Test, &filter, ALL)
+                .await
+                .expect("list");
             assert_eq!(total as usize, rows.len());
             rows.into_iter().map(|c| c.id).collect::<Vec<_>>()
         }
     };
-    assert_eq!(list(ConnectionFilter { identity: Some("u1".into()), ..Default::default() }).await, [c1.id.clone(), c2.id.clone()]);
-    assert_eq!(list(ConnectionFilter { platform: Some("slack".into()), ..Default::default() }).await, [c1.id.clone(), c3.id.clone()]);
-    assert_eq!(list(ConnectionFilter { tags: vec!["crm".into(), "vip".into()], ..Default::default() }).await, [c1.id.clone()]);
-    assert_eq!(list(ConnectionFilter { keys: Some(vec![c3.key.to_string(), c2.key.to_string()]), ..Default::default() }).await, [c2.id.clone(), c3.id.clone()]);
-    assert!(list(ConnectionFilter { keys: Some(vec![]), ..Default::default() }).await.is_empty());
-    assert!(list(ConnectionFilter { identity: Some("u1".into()), platform: Some("nope".into()), ..Default::default() }).await.is_empty());
-    assert_eq!(list(ConnectionFilter { identity_type: Some(IdentityType::Team), ..Default::default() }).await.len(), 0);
-    assert_eq!(list(ConnectionFilter { active: Some(true), ..Default::default() }).await.len(), 3);
+    assert_eq!(
+        list(ConnectionFilter {
+            identity: Some("u1".into()),
+            ..Default::default()
+        })
+        .await,
+        [c1.id.clone(), c2.id.clone()]
+    );
+    assert_eq!(
+        list(ConnectionFilter {
+            platform: Some("slack".into()),
+            ..Default::default()
+        })
+        .await,
+        [c1.id.clone(), c3.id.clone()]
+    );
+    assert_eq!(
+        list(ConnectionFilter {
+            tags: vec!["crm".into(), "vip".into()],
+            ..Default::default()
+        })
+        .await,
+        vec![c1.id.clone()]
+    );
+    assert_eq!(
+        list(ConnectionFilter {
+            keys: Some(vec![c3.key.to_string(), c2.key.to_string()]),
+            ..Default::default()
+        })
+        .await,
+        [c2.id.clone(), c3.id.clone()]
+    );
+    assert!(list(ConnectionFilter {
+        keys: Some(vec![]),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+    assert!(list(ConnectionFilter {
+        identity: Some("u1".into()),
+        platform: Some("nope".into()),
+        ..Default::default()
+    })
+    .await
+    .is_empty());
+    assert_eq!(
+        list(ConnectionFilter {
+            identity_type: Some(IdentityType::Team),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        0
+    );
+    assert_eq!(
+        list(ConnectionFilter {
+            active: Some(true),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        3
+    );
 }
 
 #[tokio::test]
@@ -129,13 +236,23 @@ async fn paging_is_stable_and_skip_past_the_end_keeps_the_total() {
     let mut ids = Vec::new();
     for i in 0..7 {
         // Equal creation times: the id breaks the tie.
-        ids.push((100 + i / 3, f.connect(&p, Environment::Test, "slack", "u", &[], 100 + i / 3).await.id));
+        ids.push((
+            100 + i / 3,
+            f.connect(&p, Environment::Test, "slack", "u", &[], 100 + i / 3)
+                .await
+                .id,
+        ));
     }
     let mut seen = Vec::new();
     for skip in (0..7).step_by(3) {
         let (rows, total) = f
             .store
-            .list_connections(&p, Environment::Test, &ConnectionFilter::default(), Window { skip, limit: 3 })
+            .list_connections(
+                &p,
+                Environment::Test,
+                &ConnectionFilter::default(),
+                Window { skip, limit: 3 },
+            )
             .await
             .expect("page");
         assert_eq!(total, 7);
@@ -143,10 +260,18 @@ async fn paging_is_stable_and_skip_past_the_end_keeps_the_total() {
     }
     ids.sort();
     let expected: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
-    assert_eq!(seen, expected, "pages concatenate to (created_at, id) order");
+    assert_eq!(
+        seen, expected,
+        "pages concatenate to (created_at, id) order"
+    );
     let (rows, total) = f
         .store
-        .list_connections(&p, Environment::Test, &ConnectionFilter::default(), Window { skip: 50, limit: 3 })
+        .list_connections(
+            &p,
+            Environment::Test,
+            &ConnectionFilter::default(),
+            Window { skip: 50, limit: 3 },
+        )
         .await
         .expect("page");
     assert!(rows.is_empty());

@@ -15,7 +15,9 @@ use keyway_testkit::{fresh_database, TestDatabase};
 
 async fn store() -> (Store, TestDatabase) {
     let db = fresh_database().await;
-    let store = Store::open(&db.url, &PoolSettings::default()).await.expect("open store");
+    let store = Store::open(&db.url, &PoolSettings::default())
+        .await
+        .expect("open store");
     (store, db)
 }
 
@@ -45,7 +47,9 @@ fn key(project: &Project, env: Environment, hash: &str) -> NewSecretKey {
 async fn migrating_twice_is_harmless() {
     let (store, db) = store().await;
     store.migrate().await.expect("second migrate");
-    let again = Store::open(&db.url, &PoolSettings::default()).await.expect("reopen");
+    let again = Store::open(&db.url, &PoolSettings::default())
+        .await
+        .expect("reopen");
     again.ping().await.expect("ping");
 }
 
@@ -57,7 +61,10 @@ async fn bootstrap_creates_the_default_project_exactly_once_under_concurrency() 
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let p = project("default");
-            let keys = [key(&p, Environment::Test, &format!("hash-t-{i}")), key(&p, Environment::Live, &format!("hash-l-{i}"))];
+            let keys = [
+                key(&p, Environment::Test, &format!("hash-t-{i}")),
+                key(&p, Environment::Live, &format!("hash-l-{i}")),
+            ];
             store.bootstrap_project(&p, &keys).await.expect("bootstrap")
         }));
     }
@@ -79,20 +86,36 @@ async fn secret_keys_are_found_by_hash_listed_per_project_and_revoked_once() {
     let b = project("b");
     store.create_project(&a).await.expect("a");
     store.create_project(&b).await.expect("b");
-    assert!(matches!(store.create_project(&project("a")).await, Err(StoreError::Conflict)));
-
-    let ka = key(&a, Environment::Live, "hash-a");
-    store.insert_secret_key(&ka).await.expect("insert a");
-    store.insert_secret_key(&key(&b, Environment::Test, "hash-b")).await.expect("insert b");
     assert!(matches!(
-        store.insert_secret_key(&key(&b, Environment::Test, "hash-a")).await,
+        store.create_project(&project("a")).await,
         Err(StoreError::Conflict)
     ));
 
-    let found = store.secret_key_by_hash("hash-a").await.expect("query").expect("found");
+    let ka = key(&a, Environment::Live, "hash-a");
+    store.insert_secret_key(&ka).await.expect("insert a");
+    store
+        .insert_secret_key(&key(&b, Environment::Test, "hash-b"))
+        .await
+        .expect("insert b");
+    assert!(matches!(
+        store
+            .insert_secret_key(&key(&b, Environment::Test, "hash-a"))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+
+    let found = store
+        .secret_key_by_hash("hash-a")
+        .await
+        .expect("query")
+        .expect("found");
     assert_eq!(found.record, ka.record);
     assert_eq!(found.key_hash, "hash-a");
-    assert!(store.secret_key_by_hash("hash-zzz").await.expect("query").is_none());
+    assert!(store
+        .secret_key_by_hash("hash-zzz")
+        .await
+        .expect("query")
+        .is_none());
 
     let only_a = store.list_secret_keys(Some(&a.id)).await.expect("list");
     assert_eq!(only_a.len(), 1);
@@ -100,9 +123,19 @@ async fn secret_keys_are_found_by_hash_listed_per_project_and_revoked_once() {
     assert_eq!(store.list_secret_keys(None).await.expect("list").len(), 2);
 
     let at = Timestamp::now();
-    assert!(store.revoke_secret_key(&ka.record.id, at).await.expect("revoke"));
-    assert!(!store.revoke_secret_key(&ka.record.id, at).await.expect("revoke again"));
-    let revoked = store.secret_key_by_hash("hash-a").await.expect("q").expect("still stored");
+    assert!(store
+        .revoke_secret_key(&ka.record.id, at)
+        .await
+        .expect("revoke"));
+    assert!(!store
+        .revoke_secret_key(&ka.record.id, at)
+        .await
+        .expect("revoke again"));
+    let revoked = store
+        .secret_key_by_hash("hash-a")
+        .await
+        .expect("q")
+        .expect("still stored");
     assert_eq!(revoked.record.revoked_at, Some(at));
 }
 
@@ -120,8 +153,14 @@ async fn sealed_values_round_trip_and_rotation_queries_work() {
             scope: "server".into(),
             purpose: "test".into(),
         };
-        assert!(store.insert_sealed_if_absent(&row, now).await.expect("insert"));
-        assert!(!store.insert_sealed_if_absent(&row, now).await.expect("insert again"));
+        assert!(store
+            .insert_sealed_if_absent(&row, now)
+            .await
+            .expect("insert"));
+        assert!(!store
+            .insert_sealed_if_absent(&row, now)
+            .await
+            .expect("insert again"));
     }
     let read = store.sealed("v3").await.expect("q").expect("exists");
     assert_eq!(read.scope, "server");
@@ -135,15 +174,30 @@ async fn sealed_values_round_trip_and_rotation_queries_work() {
     let new = MasterKey::generate();
     let new_id = new.id().to_owned();
     let page1 = store.sealed_not_under(&new_id, "", 3).await.expect("page");
-    assert_eq!(page1.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["v0", "v1", "v2"]);
-    let page2 = store.sealed_not_under(&new_id, "v2", 3).await.expect("page");
+    assert_eq!(
+        page1.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["v0", "v1", "v2"]
+    );
+    let page2 = store
+        .sealed_not_under(&new_id, "v2", 3)
+        .await
+        .expect("page");
     assert_eq!(page2.len(), 2);
 
     // Compare-and-swap: a stale expected blob does not overwrite.
     let other = seal(&old, &Aad::new("test", "server", "v0"), b"other");
-    assert!(!store.replace_sealed_blob("v0", &other, &other, now).await.expect("cas"));
-    assert!(store.replace_sealed_blob("v0", &page1[0].blob, &other, now).await.expect("cas"));
-    assert_eq!(store.sealed("v0").await.expect("q").expect("row").blob, other);
+    assert!(!store
+        .replace_sealed_blob("v0", &other, &other, now)
+        .await
+        .expect("cas"));
+    assert!(store
+        .replace_sealed_blob("v0", &page1[0].blob, &other, now)
+        .await
+        .expect("cas"));
+    assert_eq!(
+        store.sealed("v0").await.expect("q").expect("row").blob,
+        other
+    );
 
     assert!(store.delete_sealed("v4").await.expect("delete"));
     assert!(!store.delete_sealed("v4").await.expect("delete again"));
@@ -155,20 +209,47 @@ async fn sealed_values_round_trip_and_rotation_queries_work() {
         blob: other.clone(),
     };
     store.put_sealed(&replaced, now).await.expect("put");
-    assert_eq!(store.sealed("v1").await.expect("q").expect("row").blob, other);
+    assert_eq!(
+        store.sealed("v1").await.expect("q").expect("row").blob,
+        other
+    );
 }
 
 #[tokio::test]
 async fn master_key_fingerprints_are_remembered_once_and_unused_ones_forgotten() {
     let (store, _db) = store().await;
     let now = Timestamp::now();
-    store.remember_master_key("aaaa", "fp-a", now).await.expect("remember");
-    store.remember_master_key("aaaa", "fp-other", now).await.expect("idempotent");
-    store.remember_master_key("bbbb", "fp-b", now).await.expect("remember b");
+    store
+        .remember_master_key("aaaa", "fp-a", now)
+        .await
+        .expect("remember");
+    store
+        .remember_master_key("aaaa", "fp-other", now)
+        .await
+        .expect("idempotent");
+    store
+        .remember_master_key("bbbb", "fp-b", now)
+        .await
+        .expect("remember b");
     let known = store.known_master_keys().await.expect("known");
     assert_eq!(known.len(), 2);
-    assert_eq!(known.iter().find(|k| k.key_id == "aaaa").map(|k| k.fingerprint.as_str()), Some("fp-a"));
-    assert_eq!(store.forget_unused_master_keys("bbbb").await.expect("forget"), 1);
+    assert_eq!(
+        known
+            .iter()
+            .find(|k| k.key_id == "aaaa")
+            .map(|k| k.fingerprint.as_str()),
+        Some("fp-a")
+    );
+    assert_eq!(
+        store
+            .forget_unused_master_keys("bbbb")
+            .await
+            .expect("forget"),
+        1
+    );
     let known = store.known_master_keys().await.expect("known");
-    assert_eq!(known.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(), ["bbbb"]);
+    assert_eq!(
+        known.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(),
+        ["bbbb"]
+    );
 }

@@ -40,7 +40,10 @@ pub async fn fresh_database() -> TestDatabase {
 
 pub fn fresh_sqlite() -> TestDatabase {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("keyway.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("keyway.db").display()
+    );
     TestDatabase { url, dir }
 }
 

@@ -36,7 +36,11 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::List { project, json } => {
             let project_id = match project.as_deref() {
-                Some(name) => Some(bootstrap::project_named(&broker.store, Some(name)).await?.id),
+                Some(name) => Some(
+                    bootstrap::project_named(&broker.store, Some(name))
+                        .await?
+                        .id,
+                ),
                 None => None,
             };
             let keys = broker.keys.list(project_id.as_ref()).await?;
@@ -64,7 +68,10 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
-                println!("{:<37} {:<16} {:<5} {:<16} {:<21} STATUS", "ID", "PROJECT", "ENV", "KEY", "CREATED");
+                println!(
+                    "{:<37} {:<16} {:<5} {:<16} {:<21} STATUS",
+                    "ID", "PROJECT", "ENV", "KEY", "CREATED"
+                );
                 for k in &keys {
                     let status = match k.revoked_at {
                         Some(t) => format!("revoked {}", t.to_rfc3339()),
@@ -84,7 +91,10 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke { id_or_key } => {
             let record = broker.keys.revoke(&id_or_key).await?;
-            println!("revoked {} ({} key {})", record.id, record.environment, record.hint);
+            println!(
+                "revoked {} ({} key {})",
+                record.id, record.environment, record.hint
+            );
         }
     }
     Ok(())

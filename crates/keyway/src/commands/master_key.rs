@@ -18,7 +18,10 @@ use crate::serve::{prepare_backend, start_broker};
 pub fn generate() -> anyhow::Result<()> {
     let key = MasterKey::generate();
     println!("{}", key.to_base64().expose_secret());
-    eprintln!("master key id {} (set it as KEYWAY_MASTER_KEY, or first in a KEYWAY_MASTER_KEY_FILE)", key.id());
+    eprintln!(
+        "master key id {} (set it as KEYWAY_MASTER_KEY, or first in a KEYWAY_MASTER_KEY_FILE)",
+        key.id()
+    );
     Ok(())
 }
 
@@ -28,18 +31,29 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
     if let KeySource::File(path) = &source {
         if keyring.keys().len() == 1 {
             let new = MasterKey::generate();
-            eprintln!("generated master key {}; adding it to {}", new.id(), path.display());
+            eprintln!(
+                "generated master key {}; adding it to {}",
+                new.id(),
+                path.display()
+            );
             let mut keys = vec![new];
             keys.extend(copy_keys(&keyring)?);
             keyring_source::write_key_file(path, &keys, false)?;
             keyring = Keyring::new(keys)?;
         } else {
-            eprintln!("resuming: {} holds {} keys; re-wrapping under the first", path.display(), keyring.keys().len());
+            eprintln!(
+                "resuming: {} holds {} keys; re-wrapping under the first",
+                path.display(),
+                keyring.keys().len()
+            );
         }
     }
     let primary = keyring.primary().id().to_owned();
     let primary_key = copy_keys(&keyring)?.remove(0);
-    let old: Vec<String> = keyring.keys()[1..].iter().map(|k| k.id().to_owned()).collect();
+    let old: Vec<String> = keyring.keys()[1..]
+        .iter()
+        .map(|k| k.id().to_owned())
+        .collect();
     let (broker, first_start) = start_broker(config, keyring).await?;
     if let Some(first) = &first_start {
         super::print_first_start(first, true);
@@ -47,9 +61,11 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
 
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} re-wrapping sealed values [{bar:40}] {pos}/{len} ({eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} re-wrapping sealed values [{bar:40}] {pos}/{len} ({eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let report = broker
         .sealer
@@ -70,11 +86,18 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
         for (id, reason) in &report.failed {
             eprintln!("  could not re-wrap {id}: {reason}");
         }
-        bail!("{} value(s) still use an old key; keep the old key(s) configured and run rotate again", report.failed.len());
+        bail!(
+            "{} value(s) still use an old key; keep the old key(s) configured and run rotate again",
+            report.failed.len()
+        );
     }
     let leftover = broker.store.sealed_key_usage().await?;
     if let Some(u) = leftover.iter().find(|u| u.key_id != primary) {
-        bail!("{} value(s) still use master key {}; run rotate again", u.rows, u.key_id);
+        bail!(
+            "{} value(s) still use master key {}; run rotate again",
+            u.rows,
+            u.key_id
+        );
     }
     match source {
         KeySource::File(path) => {
@@ -85,9 +108,8 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
             println!("you can now remove the old key(s) {} from KEYWAY_MASTER_KEY", old.join(", "));
         }
         KeySource::Inline => println!(
-            "every value already used master key {primary}. To rotate, set KEYWAY_MASTER_KEY=NEW,{primary_b64_hint} \
-             (NEW from `keyway master-key generate`) and run this again",
-            primary_b64_hint = "CURRENT"
+            "every value already used master key {primary}. To rotate, set KEYWAY_MASTER_KEY=NEW,CURRENT \
+             (NEW from `keyway master-key generate`) and run this again"
         ),
     }
     Ok(())

@@ -24,7 +24,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.global, None)?;
             telemetry::init(config.log_format, &config.log);
             crate::serve::open_broker(&config).await?;
-            println!("database is up to date ({})", redact_url(&config.database_url()));
+            println!(
+                "database is up to date ({})",
+                redact_url(&config.database_url())
+            );
             Ok(())
         }
         Command::Keys(cmd) => {

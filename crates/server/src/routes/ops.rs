@@ -32,7 +32,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         Ok(()) => Ok(Json(Health { status: "ok" })),
         Err(e) => {
             tracing::warn!(error = %crate::error::ErrorChain(&e), "readiness check failed");
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is not reachable"))
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The database is not reachable",
+            ))
         }
     }
 }
@@ -42,7 +46,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

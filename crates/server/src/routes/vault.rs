@@ -118,7 +118,9 @@ pub async fn list_connections(
         .take("identityType")
         .map(|v| v.parse())
         .transpose()
-        .map_err(|e: keyway_core::identity::InvalidIdentityType| ApiError::bad_request("invalid_parameter", e.to_string()))?;
+        .map_err(|e: keyway_core::identity::InvalidIdentityType| {
+            ApiError::bad_request("invalid_parameter", e.to_string())
+        })?;
     let keys = match (q.take_list("key"), q.take_list("keys")) {
         (Some(mut a), Some(b)) => {
             a.extend(b);
@@ -127,7 +129,10 @@ pub async fn list_connections(
         (a, b) => a.or(b),
     };
     if keys.as_ref().is_some_and(|k| k.len() > MAX_KEYS) {
-        return Err(ApiError::bad_request("invalid_parameter", format!("At most {MAX_KEYS} keys per request")));
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("At most {MAX_KEYS} keys per request"),
+        ));
     }
     let filter = ConnectionFilter {
         identity: q.take("identity"),
@@ -143,7 +148,10 @@ pub async fn list_connections(
         skip: q.skip,
         limit: q.limit,
     };
-    let (rows, total) = state.broker.list_connections(&principal, &filter, window).await?;
+    let (rows, total) = state
+        .broker
+        .list_connections(&principal, &filter, window)
+        .await?;
     Ok(Json(ListReply::new(
         rows.into_iter().map(ConnectionView::from).collect(),
         total,

@@ -1,0 +1,389 @@
+//! The binary as an operator runs it: first start, restart, keys CLI, wrong master key, rotation,
+//! configuration refusals and graceful shutdown. Runs on SQLite, or Postgres with KEYWAY_TEST_DATABASE=postgres.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use keyway_crypto::master_key::MasterKey;
+use keyway_testkit::{backend, fresh_database, TestBackend, TestDatabase};
+use secrecy::ExposeSecret;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyway");
+
+/// A `keyway` command against the test database. On SQLite the default key file in the data dir is used
+/// (what a new user gets); Postgres gets `KEYWAY_MASTER_KEY_FILE`, since it needs an explicit key.
+fn keyway(db: &TestDatabase) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("KEYWAY_DATA_DIR", db.dir.path().join("data"))
+        .env("KEYWAY_DATABASE_URL", &db.url)
+        .env("KEYWAY_LOG", "info")
+        .current_dir(db.dir.path());
+    if backend() == TestBackend::Postgres {
+        let file = db.dir.path().join("pg-master.key");
+        if !file.exists() {
+            std::fs::write(
+                &file,
+                format!("{}\n", MasterKey::generate().to_base64().expose_secret()),
+            )
+            .expect("key file");
+        }
+        cmd.env("KEYWAY_MASTER_KEY_FILE", file);
+    }
+    cmd
+}
+
+fn key_file(db: &TestDatabase) -> std::path::PathBuf {
+    match backend() {
+        TestBackend::Postgres => db.dir.path().join("pg-master.key"),
+        TestBackend::Sqlite => db.dir.path().join("data").join("master.key"),
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run keyway")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    stdout: String,
+}
+
+/// Starts `keyway serve` on a free port and waits until it answers; collects what it printed to stdout.
+fn serve(db: &TestDatabase) -> Server {
+    let port = free_port();
+    let mut child = keyway(db)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut e, &mut err).ok();
+            }
+            panic!("keyway serve exited with {status}: {err}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "keyway serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The banner is printed before listening starts; read what is there without blocking for more.
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let stdout = rx.try_iter().collect::<Vec<_>>().join("\n");
+    Server {
+        child,
+        base,
+        stdout,
+    }
+}
+
+impl Server {
+    /// SIGTERM, then wait: a clean exit is status 0.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            std::io::Read::read_to_string(&mut e, &mut err).ok();
+        }
+        (self.child.wait().expect("wait"), err)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn get_status(base: &str, path: &str, key: Option<&str>) -> u16 {
+    let client = reqwest::blocking::Client::new();
+    let mut req = client.get(format!("{base}{path}"));
+    if let Some(key) = key {
+        req = req.header("x-pica-secret", key);
+    }
+    req.send().expect("request").status().as_u16()
+}
+
+fn keys_in(text: &str) -> (String, String) {
+    let find = |prefix: &str| {
+        text.split_whitespace()
+            .find(|w| w.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} key in output:\n{text}"))
+            .to_owned()
+    };
+    (find("sk_test_"), find("sk_live_"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_start_prints_keys_once_restart_keeps_them_and_sigterm_exits_cleanly() {
+    let db = fresh_database().await;
+    tokio::task::spawn_blocking(move || {
+        let server = serve(&db);
+        let (test_key, live_key) = keys_in(&server.stdout);
+        assert_eq!(
+            get_status(&server.base, "/v1/vault/connections", Some(&test_key)),
+            200
+        );
+        assert_eq!(
+            get_status(&server.base, "/v1/vault/connections", Some(&live_key)),
+            200
+        );
+        assert_eq!(get_status(&server.base, "/v1/vault/connections", None), 401);
+        let (status, log) = server.terminate();
+        assert!(status.success(), "exit {status}: {log}");
+        assert!(log.contains("shutting down"), "{log}");
+
+        let again = serve(&db);
+        assert!(
+            !again.stdout.contains("sk_test_"),
+            "keys are printed only on the first start"
+        );
+        assert_eq!(
+            get_status(&again.base, "/v1/vault/connections", Some(&test_key)),
+            200
+        );
+        again.terminate();
+        if backend() == TestBackend::Sqlite {
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(key_file(&db))
+                    .expect("key file")
+                    .permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o600, "generated master key is private");
+        }
+    })
+    .await
+    .expect("join");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_cli_creates_lists_and_revokes_against_the_database() {
+    let db = fresh_database().await;
+    tokio::task::spawn_blocking(move || {
+        let created = run(keyway(&db).args(["keys", "create", "--env", "live", "--json"]));
+        assert!(created.status.success(), "{}", stderr(&created));
+        let json: serde_json::Value =
+            serde_json::from_str(stdout(&created).trim()).expect("json output");
+        let key = json["key"].as_str().expect("key").to_owned();
+        assert!(key.starts_with("sk_live_"), "{json}");
+        assert_eq!(json["environment"], "live");
+        assert_eq!(json["project"], "default");
+        assert!(
+            stderr(&created).contains("sk_test_"),
+            "an empty database's first-start keys are shown too"
+        );
+
+        let plain = run(keyway(&db).args(["keys", "create", "--env", "test", "--project", "acme"]));
+        assert!(plain.status.success(), "{}", stderr(&plain));
+        assert!(stdout(&plain).trim().starts_with("sk_test_"));
+
+        let listed = run(keyway(&db).args(["keys", "list", "--json"]));
+        let rows: serde_json::Value =
+            serde_json::from_str(stdout(&listed).trim()).expect("json list");
+        let rows = rows.as_array().expect("array");
+        assert_eq!(
+            rows.len(),
+            4,
+            "two first-start keys + two created: {rows:?}"
+        );
+        assert!(!stdout(&listed).contains(&key), "listings never show keys");
+        let id = json["id"].as_str().expect("id");
+
+        let server = serve(&db);
+        assert_eq!(
+            get_status(&server.base, "/v1/vault/connections", Some(&key)),
+            200
+        );
+        let revoked = run(keyway(&db).args(["keys", "revoke", id]));
+        assert!(revoked.status.success(), "{}", stderr(&revoked));
+        assert_eq!(
+            get_status(&server.base, "/v1/vault/connections", Some(&key)),
+            401
+        );
+        server.terminate();
+
+        let table = run(keyway(&db).args(["keys", "list", "--project", "acme"]));
+        assert_eq!(
+            stdout(&table).lines().count(),
+            2,
+            "header + acme's key:\n{}",
+            stdout(&table)
+        );
+        let again = run(keyway(&db).args(["keys", "revoke", id]));
+        assert!(!again.status.success());
+        assert!(
+            stderr(&again).contains("not found or already revoked"),
+            "{}",
+            stderr(&again)
+        );
+    })
+    .await
+    .expect("join");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_master_key_refuses_to_start_and_says_why() {
+    let db = fresh_database().await;
+    tokio::task::spawn_blocking(move || {
+        assert!(run(keyway(&db).arg("migrate")).status.success());
+        let wrong = MasterKey::generate();
+        let out = run(keyway(&db)
+            .env("KEYWAY_MASTER_KEY", wrong.to_base64().expose_secret())
+            .arg("serve"));
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("wrong master key") && err.contains(wrong.id()),
+            "{err}"
+        );
+        assert!(
+            !err.contains(wrong.to_base64().expose_secret()),
+            "the key itself is never printed"
+        );
+    })
+    .await
+    .expect("join");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn master_key_rotate_rewraps_everything_and_everything_still_opens() {
+    let db = fresh_database().await;
+    tokio::task::spawn_blocking(move || {
+        let created = run(keyway(&db).args(["keys", "create", "--env", "test", "--json"]));
+        let key = serde_json::from_str::<serde_json::Value>(stdout(&created).trim()).expect("json")
+            ["key"]
+            .as_str()
+            .expect("key")
+            .to_owned();
+        let before = std::fs::read_to_string(key_file(&db)).expect("key file");
+
+        let rotated = run(keyway(&db).args(["master-key", "rotate"]));
+        assert!(rotated.status.success(), "{}", stderr(&rotated));
+        assert!(
+            stdout(&rotated).contains("re-wrapped 1 sealed value"),
+            "{}",
+            stdout(&rotated)
+        );
+        let after = std::fs::read_to_string(key_file(&db)).expect("key file");
+        assert_ne!(before, after);
+        let keys_after: Vec<&str> = after.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            keys_after.len(),
+            1,
+            "old key removed after a complete rotation"
+        );
+
+        // The server starts with the new key alone and every secret still opens (the key hash pepper
+        // is sealed: if it did not open, no key would authenticate).
+        let server = serve(&db);
+        assert_eq!(
+            get_status(&server.base, "/v1/vault/connections", Some(&key)),
+            200
+        );
+        server.terminate();
+
+        // The old key alone is now refused.
+        let old_key = before
+            .lines()
+            .find(|l| !l.starts_with('#'))
+            .expect("old key");
+        let out = run(keyway(&db)
+            .env_remove("KEYWAY_MASTER_KEY_FILE")
+            .env("KEYWAY_MASTER_KEY", old_key)
+            .arg("migrate"));
+        assert!(!out.status.success(), "{}", stdout(&out));
+    })
+    .await
+    .expect("join");
+}
+
+#[test]
+fn configuration_mistakes_are_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run_in = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear().current_dir(dir.path()).args(args);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run")
+    };
+    let out = run_in(
+        &["migrate"],
+        &[("KEYWAY_DATABASE_URL", "mysql://root:hunter2@localhost/k")],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("unsupported database URL scheme \"mysql\""),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+
+    let out = run_in(
+        &["migrate"],
+        &[(
+            "KEYWAY_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/none",
+        )],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("PostgreSQL needs an explicit master key"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run_in(&["migrate"], &[("KEYWAY_MASTER_KEY", "not-a-key")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("KEYWAY_MASTER_KEY is invalid"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(
+        dir.path().join("keyway.toml"),
+        "listen = \"127.0.0.1:1\"\ndatabse_url = \"x\"\n",
+    )
+    .expect("write");
+    let out = run_in(&["migrate"], &[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("databse_url"), "{}", stderr(&out));
+}

@@ -1,0 +1,156 @@
+//! The test harness: the real application on port 0 with a fresh database (SQLite file, or a new Postgres
+//! schema with KEYWAY_TEST_DATABASE=postgres), and one helper per endpoint.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use keyway::config::Config;
+use keyway::serve::Application;
+use keyway_broker::Broker;
+use keyway_crypto::master_key::MasterKey;
+use keyway_testkit::{fresh_database, TestDatabase};
+use secrecy::{ExposeSecret, SecretString};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub test_key: String,
+    pub live_key: String,
+    pub broker: Broker,
+    pub db: TestDatabase,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn test_config(db: &TestDatabase) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: db.dir.path().to_path_buf(),
+        database_url: Some(db.url.clone()),
+        master_key: Some(SecretString::from(
+            MasterKey::generate().to_base64().expose_secret().to_owned(),
+        )),
+        log: "warn".into(),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = fresh_database().await;
+    let config = test_config(&db);
+    spawn_with(db, config).await
+}
+
+pub async fn spawn_with(db: TestDatabase, config: Config) -> TestApp {
+    let app = Application::build(&config)
+        .await
+        .expect("application builds");
+    let addr = app.local_addr().expect("bound");
+    let first = app
+        .first_start
+        .as_ref()
+        .expect("fresh database: first start");
+    let (test_key, live_key) = (
+        first.test_key.key.expose().to_owned(),
+        first.live_key.key.expose().to_owned(),
+    );
+    let broker = app.broker.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        test_key,
+        live_key,
+        broker,
+        db,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET /v1/vault/connections?{query}` with the test key.
+    pub async fn list_connections(&self, query: &str) -> reqwest::Response {
+        self.list_connections_with(query, &self.test_key).await
+    }
+
+    pub async fn list_connections_with(&self, query: &str, key: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/v1/vault/connections?{query}")))
+            .header("x-pica-secret", key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET /v1/vault/connections/{id}` with `key`.
+    pub async fn get_connection(&self, id: &str, key: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/v1/vault/connections/{id}")))
+            .header("x-pica-secret", key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("join").expect("server exits cleanly");
+        }
+    }
+}
+
+/// Asserts the one error shape and returns the body.
+pub async fn assert_error(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status);
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("x-request-id header");
+    assert!(response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json")));
+    let body: serde_json::Value = response.json().await.expect("json error body");
+    assert_eq!(body["type"], "error", "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(
+        body["requestId"].as_str(),
+        Some(header_id.as_str()),
+        "{body}"
+    );
+    body
+}
