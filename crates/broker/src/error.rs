@@ -23,4 +23,20 @@ pub enum BrokerError {
     ProjectNotFound(String),
     #[error("secret key {0:?} not found or already revoked")]
     SecretKeyNotFound(String),
+    #[error("no platform {0:?} in the catalog")]
+    UnknownPlatform(String),
+    #[error("{0} is not enabled for AuthKit in this environment")]
+    IntegrationDisabled(String),
+    #[error("{0} connects through OAuth; use the connect modal's OAuth flow")]
+    OAuthRequired(String),
+    #[error("the connect form has problems: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    InvalidForm(Vec<(String, String)>),
+    #[error("{platform} rejected these credentials (HTTP {status})")]
+    CredentialsRejected { platform: String, status: u16 },
+    #[error("{platform} could not be reached to check the credentials")]
+    PlatformUnreachable { platform: String },
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("connection not found")]
+    ConnectionNotFound,
 }

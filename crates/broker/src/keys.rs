@@ -44,11 +44,8 @@ pub struct MintedKey {
 }
 
 impl SecretKeys {
-    pub fn new(store: Store, hasher: KeyedHasher) -> Self {
-        Self {
-            store,
-            hasher: Arc::new(hasher),
-        }
+    pub fn new(store: Store, hasher: Arc<KeyedHasher>) -> Self {
+        Self { store, hasher }
     }
 
     /// A new random key and what to store for it; nothing is written.

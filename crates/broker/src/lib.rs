@@ -1,12 +1,20 @@
 //! Keyway's use cases, one module per capability. Protocol-agnostic: nothing here knows HTTP status codes,
 //! JSON wire shapes or SQL. `Broker::start` runs the start-up checks every process (server or CLI) needs.
 
+pub mod authkit;
 pub mod bootstrap;
+pub mod connect;
 pub mod connections;
 pub mod error;
+pub mod integrations;
 pub mod keys;
 pub mod sealing;
+pub mod upstream;
 
+use std::sync::Arc;
+
+use keyway_catalog::load::Catalog;
+use keyway_crypto::keyed_hash::KeyedHasher;
 use keyway_crypto::keyring::Keyring;
 use keyway_store::Store;
 
@@ -21,6 +29,9 @@ pub struct Broker {
     pub store: Store,
     pub sealer: Sealer,
     pub keys: SecretKeys,
+    pub catalog: Arc<Catalog>,
+    hasher: Arc<KeyedHasher>,
+    http: reqwest::Client,
 }
 
 impl Broker {
@@ -29,18 +40,21 @@ impl Broker {
     pub async fn start(
         store: Store,
         keyring: Keyring,
+        catalog: Catalog,
     ) -> Result<(Self, Option<FirstStart>), BrokerError> {
         let sealer = Sealer::new(store.clone(), keyring);
         sealer.check_keyring().await?;
-        let keys = SecretKeys::new(store.clone(), sealer.secret_key_hasher().await?);
+        let hasher = Arc::new(sealer.secret_key_hasher().await?);
+        let keys = SecretKeys::new(store.clone(), hasher.clone());
         let first_start = bootstrap::ensure_default_project(&store, &keys).await?;
-        Ok((
-            Self {
-                store,
-                sealer,
-                keys,
-            },
-            first_start,
-        ))
+        let broker = Self {
+            store,
+            sealer,
+            keys,
+            catalog: Arc::new(catalog),
+            hasher,
+            http: upstream::client(),
+        };
+        Ok((broker, first_start))
     }
 }

@@ -29,9 +29,13 @@ async fn open(url: &str) -> Store {
 async fn first_start_mints_working_keys_once_and_a_restart_keeps_them() {
     let db = fresh_database().await;
     let key = MasterKey::generate();
-    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&key]))
-        .await
-        .expect("start");
+    let (broker, first) = Broker::start(
+        open(&db.url).await,
+        ring(&[&key]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect("start");
     let first = first.expect("first start creates the default project");
     assert!(first.test_key.key.expose().starts_with("sk_test_"));
     assert!(first.live_key.key.expose().starts_with("sk_live_"));
@@ -46,9 +50,13 @@ async fn first_start_mints_working_keys_once_and_a_restart_keeps_them() {
     assert_eq!(principal.project_id, first.project.id);
 
     // Restart: same keys work, nothing new is minted.
-    let (again, second) = Broker::start(open(&db.url).await, ring(&[&key]))
-        .await
-        .expect("restart");
+    let (again, second) = Broker::start(
+        open(&db.url).await,
+        ring(&[&key]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect("restart");
     assert!(second.is_none());
     assert!(again
         .keys
@@ -61,9 +69,13 @@ async fn first_start_mints_working_keys_once_and_a_restart_keeps_them() {
 #[tokio::test]
 async fn unknown_malformed_missing_and_revoked_keys_are_refused() {
     let db = fresh_database().await;
-    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&MasterKey::generate()]))
-        .await
-        .expect("start");
+    let (broker, first) = Broker::start(
+        open(&db.url).await,
+        ring(&[&MasterKey::generate()]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect("start");
     let first = first.expect("first");
     let keys = &broker.keys;
     assert_eq!(
@@ -123,13 +135,21 @@ async fn unknown_malformed_missing_and_revoked_keys_are_refused() {
 async fn a_wrong_master_key_refuses_to_start_and_names_both_keys() {
     let db = fresh_database().await;
     let right = MasterKey::generate();
-    Broker::start(open(&db.url).await, ring(&[&right]))
-        .await
-        .expect("start");
+    Broker::start(
+        open(&db.url).await,
+        ring(&[&right]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect("start");
     let wrong = MasterKey::generate();
-    let err = Broker::start(open(&db.url).await, ring(&[&wrong]))
-        .await
-        .expect_err("must refuse");
+    let err = Broker::start(
+        open(&db.url).await,
+        ring(&[&wrong]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect_err("must refuse");
     let msg = err.to_string();
     assert!(matches!(err, BrokerError::WrongMasterKey { .. }), "{msg}");
     assert!(
@@ -142,9 +162,13 @@ async fn a_wrong_master_key_refuses_to_start_and_names_both_keys() {
 async fn rotation_rewraps_everything_and_the_old_key_can_then_be_dropped() {
     let db = fresh_database().await;
     let old = MasterKey::generate();
-    let (broker, first) = Broker::start(open(&db.url).await, ring(&[&old]))
-        .await
-        .expect("start");
+    let (broker, first) = Broker::start(
+        open(&db.url).await,
+        ring(&[&old]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect("start");
     let first = first.expect("first");
     for i in 0..450 {
         let row = broker.sealer.seal(
@@ -162,14 +186,22 @@ async fn rotation_rewraps_everything_and_the_old_key_can_then_be_dropped() {
 
     // Dropping the old key before rotating is refused.
     let new = MasterKey::generate();
-    let err = Broker::start(open(&db.url).await, ring(&[&new]))
-        .await
-        .expect_err("refuse");
+    let err = Broker::start(
+        open(&db.url).await,
+        ring(&[&new]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect_err("refuse");
     assert!(matches!(err, BrokerError::WrongMasterKey { .. }), "{err}");
 
-    let (both, _) = Broker::start(open(&db.url).await, ring(&[&new, &old]))
-        .await
-        .expect("new + old");
+    let (both, _) = Broker::start(
+        open(&db.url).await,
+        ring(&[&new, &old]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect("new + old");
     let mut last = None;
     let report = both
         .sealer
@@ -190,9 +222,13 @@ async fn rotation_rewraps_everything_and_the_old_key_can_then_be_dropped() {
         0
     );
 
-    let (new_only, _) = Broker::start(open(&db.url).await, ring(&[&new]))
-        .await
-        .expect("new key alone");
+    let (new_only, _) = Broker::start(
+        open(&db.url).await,
+        ring(&[&new]),
+        keyway_catalog::load::Catalog::default(),
+    )
+    .await
+    .expect("new key alone");
     let row = new_only
         .store
         .sealed("test/0123")

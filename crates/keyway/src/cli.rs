@@ -56,6 +56,70 @@ pub enum Command {
     MasterKey(MasterKeyCommand),
     /// Print the OpenAPI document of Keyway's API
     Openapi,
+    /// Check the platform catalog (built-in and KEYWAY_CATALOG_DIR)
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Integration settings per environment: AuthKit visibility and your own OAuth apps
+    #[command(subcommand)]
+    Integrations(IntegrationsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Validate every platform file; names each problem with file and field
+    Check {
+        /// A custom catalog directory to check with the built-in one [default: KEYWAY_CATALOG_DIR]
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationsCommand {
+    /// Show an integration in AuthKit
+    Enable {
+        platform: String,
+        #[arg(long, value_parser = parse_env)]
+        env: Environment,
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Hide an integration from AuthKit
+    Disable {
+        platform: String,
+        #[arg(long, value_parser = parse_env)]
+        env: Environment,
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Use your own OAuth app (client id and secret) for a platform
+    OauthApp {
+        platform: String,
+        #[arg(long, value_parser = parse_env)]
+        env: Environment,
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        client_id: String,
+        /// File holding the client secret (keeps it out of shell history and `ps`)
+        #[arg(long)]
+        client_secret_file: PathBuf,
+        /// Scopes overriding the platform's defaults, comma-separated
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+    },
+    /// List integrations and their settings
+    List {
+        #[arg(long, value_parser = parse_env, default_value = "test")]
+        env: Environment,
+        #[arg(long)]
+        project: Option<String>,
+        /// Only the enabled ones
+        #[arg(long)]
+        enabled: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args, Default, Clone)]

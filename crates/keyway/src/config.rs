@@ -44,9 +44,13 @@ pub struct Config {
     /// After SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.
     #[serde(default = "default_shutdown_grace_seconds")]
     pub shutdown_grace_seconds: u64,
+    /// Extra platform definitions (`platforms/*.toml`, `logos/`) that add to or override the built-in catalog.
+    #[serde(default)]
+    pub catalog_dir: Option<PathBuf>,
 }
 
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 12] = [
+    "catalog_dir",
     "listen",
     "public_url",
     "data_dir",
@@ -96,6 +100,7 @@ impl Default for Config {
             max_body_bytes: default_max_body_bytes(),
             database_max_connections: default_database_max_connections(),
             shutdown_grace_seconds: default_shutdown_grace_seconds(),
+            catalog_dir: None,
         }
     }
 }
@@ -156,10 +161,15 @@ impl Config {
 
     /// The public base URL without a trailing slash.
     pub fn public_url(&self) -> anyhow::Result<String> {
+        self.public_url_for(self.listen)
+    }
+
+    /// The public base URL when the server is bound to `bound` (which differs from `listen` for port 0).
+    pub fn public_url_for(&self, bound: std::net::SocketAddr) -> anyhow::Result<String> {
         let raw = match &self.public_url {
             Some(url) => url.clone(),
             None => {
-                let mut addr = self.listen;
+                let mut addr = bound;
                 if addr.ip().is_unspecified() {
                     addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
                 }

@@ -50,6 +50,14 @@ pub fn prepare_backend(config: &Config) -> anyhow::Result<keyway_store::backend:
     Ok(backend)
 }
 
+/// The built-in catalog plus `catalog_dir`, refusing to start on any problem (each one listed).
+pub fn load_catalog(config: &Config) -> anyhow::Result<keyway_catalog::load::Catalog> {
+    Ok(keyway_catalog::load::Catalog::load(
+        true,
+        config.catalog_dir.as_deref(),
+    )?)
+}
+
 /// Opens the store (migrating it) and starts the broker with `keyring`.
 pub async fn start_broker(
     config: &Config,
@@ -64,7 +72,7 @@ pub async fn start_broker(
     let store = Store::open(&url, &settings)
         .await
         .with_context(|| format!("cannot open the {} database", backend.as_str()))?;
-    Ok(Broker::start(store, keyring).await?)
+    Ok(Broker::start(store, keyring, load_catalog(config)?).await?)
 }
 
 impl Application {
@@ -76,7 +84,7 @@ impl Application {
         let state = AppState::new(
             broker.clone(),
             ServerSettings {
-                public_url: config.public_url()?,
+                public_url: config.public_url_for(listener.local_addr()?)?,
                 max_body_bytes: config.max_body_bytes,
             },
         );

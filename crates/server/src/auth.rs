@@ -71,3 +71,39 @@ pub fn header_pair(
         (None, b) => Ok(b),
     }
 }
+
+/// The connect modal's credential: `Authorization: Bearer akt_…`, a live AuthKit session. Everything a
+/// session-authenticated handler does is bound to the session's project, environment and identity.
+#[derive(Debug, Clone)]
+pub struct AuthkitSessionAuth(pub keyway_store::authkit_sessions::AuthkitSession);
+
+impl FromRequestParts<AppState> for AuthkitSessionAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let invalid = || {
+            ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "invalid_session",
+                "This connect session has expired or is not valid; close the window and start again",
+            )
+        };
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or_else(invalid)?;
+        match state.broker.authkit_session(token).await? {
+            Some(session) => Ok(Self(session)),
+            None => Err(invalid()),
+        }
+    }
+}

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Structured detail for validation errors, e.g. `{"fields":{"apiKey":"…"}}`.
+    pub details: Option<serde_json::Value>,
 }
 
 /// Carried in response extensions until the request id is known.
@@ -20,6 +22,7 @@ pub struct ApiError {
 pub struct ErrorBody {
     pub code: &'static str,
     pub message: String,
+    pub details: Option<serde_json::Value>,
 }
 
 /// The wire form, also used in the OpenAPI document.
@@ -34,6 +37,10 @@ pub struct ErrorResponse {
     pub status: u16,
     pub message: String,
     pub request_id: String,
+    /// Present on validation errors: which fields are wrong and why (never their values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -42,6 +49,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: None,
         }
     }
 
@@ -99,6 +107,7 @@ impl IntoResponse for ApiError {
         response.extensions_mut().insert(ErrorBody {
             code: self.code,
             message: self.message,
+            details: self.details,
         });
         response
     }
@@ -106,9 +115,37 @@ impl IntoResponse for ApiError {
 
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
+        let message = e.to_string();
         match e {
             BrokerError::ProjectNotFound(_) | BrokerError::SecretKeyNotFound(_) => {
-                Self::not_found(e.to_string())
+                Self::not_found(message)
+            }
+            BrokerError::ConnectionNotFound => Self::not_found("No connection with that id"),
+            BrokerError::UnknownPlatform(_) => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_platform", message)
+            }
+            BrokerError::IntegrationDisabled(_) => {
+                Self::new(StatusCode::FORBIDDEN, "integration_disabled", message)
+            }
+            BrokerError::OAuthRequired(_) => Self::bad_request("oauth_required", message),
+            BrokerError::InvalidInput(_) => Self::bad_request("invalid_body", message),
+            BrokerError::InvalidForm(fields) => {
+                let fields: serde_json::Map<String, serde_json::Value> = fields
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect();
+                Self {
+                    details: Some(serde_json::json!({ "fields": fields })),
+                    ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_form", message)
+                }
+            }
+            BrokerError::CredentialsRejected { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "credentials_rejected",
+                message,
+            ),
+            BrokerError::PlatformUnreachable { .. } => {
+                Self::new(StatusCode::BAD_GATEWAY, "platform_unreachable", message)
             }
             BrokerError::Store(_)
             | BrokerError::Crypto(_)
@@ -126,6 +163,7 @@ pub fn render(status: StatusCode, body: &ErrorBody, request_id: &str) -> Respons
         status: status.as_u16(),
         message: body.message.clone(),
         request_id: request_id.to_owned(),
+        details: body.details.clone(),
     };
     let mut response = (status, axum::Json(wire)).into_response();
     response.extensions_mut().insert(body.clone());

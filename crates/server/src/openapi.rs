@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{ops, vault};
+use crate::routes::{authkit, connectors, integrations, ops, session, vault};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,12 +14,24 @@ use crate::routes::{ops, vault};
                        Authenticate with a secret key in `x-pica-secret` (or `x-keyway-secret`). \
                        Every error has the shape of `ErrorResponse`."
     ),
-    paths(ops::healthz, ops::readyz, ops::metrics, vault::list_connections, vault::get_connection),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics,
+        vault::list_connections, vault::get_connection, vault::import_connection, vault::update_connection,
+        vault::delete_connection,
+        authkit::create_token, authkit::user_flags,
+        session::integrations, session::connect,
+        connectors::list,
+        integrations::list, integrations::update,
+    ),
     components(schemas(crate::error::ErrorResponse)),
     modifiers(&SecretKeyScheme),
     tags(
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "vault", description = "Connections held for your users' identities"),
+        (name = "authkit", description = "AuthKit tokens for the connect modal (secret key)"),
+        (name = "authkit session", description = "What the connect modal does with an AuthKit session token"),
+        (name = "catalog", description = "Platforms Keyway can connect"),
+        (name = "integrations", description = "Per-environment integration settings: AuthKit visibility, your OAuth apps"),
     )
 )]
 struct ApiDoc;
@@ -35,6 +47,15 @@ impl Modify for SecretKeyScheme {
                 "x-pica-secret",
                 "sk_test_… or sk_live_…; x-keyway-secret is accepted too",
             ))),
+        );
+        components.add_security_scheme(
+            "authkitSession",
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+                    .description(Some("The sessionToken from POST /v1/authkit (akt_…)"))
+                    .build(),
+            ),
         );
     }
 }

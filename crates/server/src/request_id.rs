@@ -59,6 +59,7 @@ fn shape_error(response: Response, request_id: &str) -> Response {
             ErrorBody {
                 code: e.code,
                 message: e.message,
+                details: None,
             }
         }
     };

@@ -231,3 +231,78 @@ fn connection_from_row(row: &AnyRow) -> Result<Connection, StoreError> {
         updated_at: Timestamp::from_unix_millis(row.try_get("updated_at")?),
     })
 }
+
+impl Store {
+    /// Replaces a connection's tags (and bumps its version). `None` when it is not the caller's.
+    pub async fn set_connection_tags(
+        &self,
+        project: &ProjectId,
+        environment: Environment,
+        id: &str,
+        tags: &[String],
+        at: Timestamp,
+    ) -> Result<Option<Connection>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let json = serde_json::to_string(tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let done = sqlx::query(
+            "UPDATE connections SET tags = $1, version = version + 1, updated_at = $2 \
+             WHERE project_id = $3 AND environment = $4 AND id = $5",
+        )
+        .bind(json)
+        .bind(at.unix_millis())
+        .bind(project.as_str())
+        .bind(environment.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM connection_tags WHERE connection_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for tag in tags {
+            sqlx::query("INSERT INTO connection_tags (connection_id, tag) VALUES ($1, $2)")
+                .bind(id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.connection(project, environment, id).await
+    }
+
+    /// Deletes a connection and its sealed credentials atomically. False when it is not the caller's.
+    pub async fn delete_connection(
+        &self,
+        project: &ProjectId,
+        environment: Environment,
+        id: &str,
+        credentials_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "DELETE FROM connections WHERE project_id = $1 AND environment = $2 AND id = $3",
+        )
+        .bind(project.as_str())
+        .bind(environment.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM connection_tags WHERE connection_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sealed_secrets WHERE id = $1 AND scope = $2")
+            .bind(credentials_id)
+            .bind(project.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

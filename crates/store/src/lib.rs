@@ -4,9 +4,11 @@
 //! Invariants: secrets reach this crate only as `SealedBlob`s or keyed hashes; every tenant-owned query is
 //! scoped by project and environment in the same statement.
 
+pub mod authkit_sessions;
 pub mod backend;
 pub mod connections;
 pub mod error;
+pub mod integrations;
 pub mod master_keys;
 pub mod projects;
 pub mod schema;

@@ -1,5 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
+pub mod catalog;
+pub mod integrations;
 pub mod keys;
 pub mod master_key;
 pub mod serve;
@@ -34,6 +36,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.global, None)?;
             telemetry::init(config.log_format, "warn");
             keys::run(&config, cmd).await
+        }
+        Command::Catalog(crate::cli::CatalogCommand::Check { dir }) => {
+            let config = Config::load(&cli.global, None)?;
+            catalog::check(dir.or(config.catalog_dir))
+        }
+        Command::Integrations(cmd) => {
+            let config = Config::load(&cli.global, None)?;
+            telemetry::init(config.log_format, "warn");
+            integrations::run(&config, cmd).await
         }
         Command::MasterKey(crate::cli::MasterKeyCommand::Rotate) => {
             let config = Config::load(&cli.global, None)?;

@@ -11,7 +11,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let addr = app.local_addr()?;
     tracing::info!(
         %addr,
-        public_url = %config.public_url()?,
+        public_url = %config.public_url_for(addr)?,
         database = %app.broker.store.backend().as_str(),
         "keyway is listening"
     );

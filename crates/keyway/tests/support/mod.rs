@@ -2,6 +2,8 @@
 //! schema with KEYWAY_TEST_DATABASE=postgres), and one helper per endpoint.
 #![allow(dead_code)]
 
+pub mod fake_platform;
+
 use std::net::SocketAddr;
 
 use keyway::config::Config;
@@ -40,6 +42,19 @@ pub async fn spawn_app() -> TestApp {
     let db = fresh_database().await;
     let config = test_config(&db);
     spawn_with(db, config).await
+}
+
+/// The app with a custom catalog describing a fake platform running on loopback.
+pub async fn spawn_app_with_fake_platform() -> (TestApp, fake_platform::FakePlatform) {
+    let fake = fake_platform::FakePlatform::start().await;
+    let db = fresh_database().await;
+    let catalog = db.dir.path().join("catalog");
+    fake.write_catalog(&catalog);
+    let config = Config {
+        catalog_dir: Some(catalog),
+        ..test_config(&db)
+    };
+    (spawn_with(db, config).await, fake)
 }
 
 pub async fn spawn_with(db: TestDatabase, config: Config) -> TestApp {
@@ -96,6 +111,128 @@ impl TestApp {
     pub async fn get_connection(&self, id: &str, key: &str) -> reqwest::Response {
         self.client
             .get(self.url(&format!("/v1/vault/connections/{id}")))
+            .header("x-pica-secret", key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /v1/authkit` as `@picahq/authkit-token` sends it.
+    pub async fn create_authkit_token(
+        &self,
+        key: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/authkit?limit=100&page=1"))
+            .header("X-Pica-Secret", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A session token for `identity` (type user) in the test environment.
+    pub async fn session_for(&self, identity: &str) -> String {
+        let r = self
+            .create_authkit_token(
+                &self.test_key,
+                serde_json::json!({"identity": identity, "identityType": "user"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.expect("json");
+        body["sessionToken"]
+            .as_str()
+            .expect("sessionToken")
+            .to_owned()
+    }
+
+    /// `GET /v1/authkit/integrations` with a session token.
+    pub async fn modal_integrations(&self, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url("/v1/authkit/integrations"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /v1/authkit/connections` with a session token.
+    pub async fn modal_connect(&self, token: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/authkit/connections"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `PATCH /v1/integrations/{platform}` with `key`.
+    pub async fn patch_integration(
+        &self,
+        key: &str,
+        platform: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .patch(self.url(&format!("/v1/integrations/{platform}")))
+            .header("x-pica-secret", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn enable_integration(&self, key: &str, platform: &str) {
+        let r = self
+            .patch_integration(key, platform, serde_json::json!({"enabled": true}))
+            .await;
+        assert_eq!(r.status(), 200, "enable {platform}");
+    }
+
+    /// `PATCH /v1/vault/connections/{id}`.
+    pub async fn patch_connection(
+        &self,
+        id: &str,
+        key: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .patch(self.url(&format!("/v1/vault/connections/{id}")))
+            .header("x-pica-secret", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `DELETE /v1/vault/connections/{id}`.
+    pub async fn delete_connection(&self, id: &str, key: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(&format!("/v1/vault/connections/{id}")))
+            .header("x-pica-secret", key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /v1/vault/connections` (import).
+    pub async fn import_connection(&self, key: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/vault/connections"))
+            .header("x-pica-secret", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET {path}` with `key`.
+    pub async fn get_with(&self, path: &str, key: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
             .header("x-pica-secret", key)
             .send()
             .await

@@ -1,11 +1,18 @@
-//! The URL map, grouped by auth boundary. `public`: operations and the API description.
+//! The URL map, grouped by auth boundary. `public`: operations, the API description, logos.
 //! `secret_key`: the developer API; its handlers take `SecretKeyAuth`.
+//! `authkit_session`: the connect modal's API; its handlers take `AuthkitSessionAuth`.
 
+pub mod authkit;
+pub mod connectors;
 pub mod docs;
+pub mod integrations;
+pub mod logos;
 pub mod ops;
+pub mod platform_view;
+pub mod session;
 pub mod vault;
 
-use axum::routing::get;
+use axum::routing::{get, patch, post};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -16,11 +23,31 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(docs::openapi_json));
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/logos/{slug}", get(logos::logo));
     let secret_key = Router::new()
-        .route("/v1/vault/connections", get(vault::list_connections))
-        .route("/v1/vault/connections/{id}", get(vault::get_connection));
-    public.merge(secret_key).with_state(state)
+        .route(
+            "/v1/vault/connections",
+            get(vault::list_connections).post(vault::import_connection),
+        )
+        .route(
+            "/v1/vault/connections/{id}",
+            get(vault::get_connection)
+                .patch(vault::update_connection)
+                .delete(vault::delete_connection),
+        )
+        .route("/v1/authkit", post(authkit::create_token))
+        .route("/v1/users/flags", get(authkit::user_flags))
+        .route("/v1/available-connectors", get(connectors::list))
+        .route("/v1/integrations", get(integrations::list))
+        .route("/v1/integrations/{platform}", patch(integrations::update));
+    let authkit_session = Router::new()
+        .route("/v1/authkit/integrations", get(session::integrations))
+        .route("/v1/authkit/connections", post(session::connect));
+    public
+        .merge(secret_key)
+        .merge(authkit_session)
+        .with_state(state)
 }
 
 pub async fn not_found() -> ApiError {

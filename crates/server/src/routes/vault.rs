@@ -1,13 +1,21 @@
 //! The connections vault (pica-compat §9): list and read the caller's connections.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::Json;
+use keyway_broker::connect::{Channel, ConnectRequest, FormData, Owner};
+use keyway_catalog::load::Catalog;
 use keyway_core::connection::{Connection, ConnectionFilter};
+use keyway_core::identity::{Identity, IdentityType};
 use keyway_store::connections::Window;
-use serde::Serialize;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::SecretKeyAuth;
 use crate::error::ApiError;
+use crate::extract::ApiJson;
 use crate::list::{ListQuery, ListReply};
 use crate::AppState;
 
@@ -43,6 +51,8 @@ pub struct ConnectionView {
     pub platform: String,
     pub identity: String,
     pub identity_type: String,
+    /// The platform's description.
+    pub description: String,
     /// `operational`, `degraded` (refresh failing, retrying), `failed` (reconnect needed) or `unknown`.
     pub state: String,
     pub tags: Vec<String>,
@@ -53,9 +63,14 @@ pub struct ConnectionView {
     pub updated_at: String,
 }
 
-impl From<Connection> for ConnectionView {
-    fn from(c: Connection) -> Self {
+impl ConnectionView {
+    /// `catalog` supplies the platform's description (empty when the platform left the catalog).
+    pub fn new(c: Connection, catalog: &Catalog) -> Self {
         Self {
+            description: catalog
+                .get(&c.platform)
+                .map(|p| p.description().to_owned())
+                .unwrap_or_default(),
             underscore_id: c.id.clone(),
             id: c.id,
             platform_version: c.platform_version,
@@ -153,7 +168,9 @@ pub async fn list_connections(
         .list_connections(&principal, &filter, window)
         .await?;
     Ok(Json(ListReply::new(
-        rows.into_iter().map(ConnectionView::from).collect(),
+        rows.into_iter()
+            .map(|c| ConnectionView::new(c, &state.broker.catalog))
+            .collect(),
         total,
         q.skip,
         q.limit,
@@ -179,6 +196,123 @@ pub async fn get_connection(
         .broker
         .connection(&principal, &id)
         .await?
-        .map(|c| Json(c.into()))
+        .map(|c| Json(ConnectionView::new(c, &state.broker.catalog)))
         .ok_or_else(|| ApiError::not_found("No connection with that id"))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportConnection {
+    pub platform: String,
+    pub identity: String,
+    pub identity_type: String,
+    /// The platform's connect-form fields by name; OAuth platforms take `accessToken`, and optionally
+    /// `refreshToken` and `expiresIn` (seconds).
+    #[schema(value_type = Object)]
+    pub auth_form_data: BTreeMap<String, String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl std::fmt::Debug for ImportConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportConnection")
+            .field("platform", &self.platform)
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Import credentials a user already holds as a connection for an identity.
+#[utoipa::path(post, path = "/v1/vault/connections", tag = "vault",
+    security(("secretKey" = [])),
+    request_body = ImportConnection,
+    responses(
+        (status = 201, body = ConnectionView),
+        (status = 400, body = crate::error::ErrorResponse),
+        (status = 401, body = crate::error::ErrorResponse),
+        (status = 404, description = "Unknown platform", body = crate::error::ErrorResponse),
+        (status = 422, description = "Form values invalid or credentials rejected", body = crate::error::ErrorResponse)))]
+pub async fn import_connection(
+    State(state): State<AppState>,
+    SecretKeyAuth(principal): SecretKeyAuth,
+    ApiJson(body): ApiJson<ImportConnection>,
+) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
+    let owner = Owner {
+        identity: Identity::parse(body.identity.trim())
+            .map_err(|e| ApiError::bad_request("invalid_identity", format!("identity: {e}")))?,
+        identity_type: body
+            .identity_type
+            .parse::<IdentityType>()
+            .map_err(|e| ApiError::bad_request("invalid_identity", e.to_string()))?,
+        project_id: principal.project_id,
+        environment: principal.environment,
+    };
+    let request = ConnectRequest {
+        platform: body.platform,
+        form: FormData(
+            body.auth_form_data
+                .into_iter()
+                .map(|(k, v)| (k, SecretString::from(v)))
+                .collect(),
+        ),
+        name: body.name,
+        tags: body.tags,
+    };
+    let connection = state
+        .broker
+        .connect_with_form(&owner, request, Channel::Import)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConnectionView::new(connection, &state.broker.catalog)),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnection {
+    /// Replaces the connection's tags.
+    pub tags: Vec<String>,
+}
+
+/// Replace a connection's tags.
+#[utoipa::path(patch, path = "/v1/vault/connections/{id}", tag = "vault",
+    security(("secretKey" = [])),
+    params(("id" = String, Path, description = "Connection id")),
+    request_body = UpdateConnection,
+    responses(
+        (status = 200, body = ConnectionView),
+        (status = 400, body = crate::error::ErrorResponse),
+        (status = 401, body = crate::error::ErrorResponse),
+        (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn update_connection(
+    State(state): State<AppState>,
+    SecretKeyAuth(principal): SecretKeyAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateConnection>,
+) -> Result<Json<ConnectionView>, ApiError> {
+    let connection = state
+        .broker
+        .set_connection_tags(&principal, &id, body.tags)
+        .await?;
+    Ok(Json(ConnectionView::new(connection, &state.broker.catalog)))
+}
+
+/// Delete a connection and its sealed credentials. 200 with an empty body.
+#[utoipa::path(delete, path = "/v1/vault/connections/{id}", tag = "vault",
+    security(("secretKey" = [])),
+    params(("id" = String, Path, description = "Connection id")),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = 401, body = crate::error::ErrorResponse),
+        (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn delete_connection(
+    State(state): State<AppState>,
+    SecretKeyAuth(principal): SecretKeyAuth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.broker.delete_connection(&principal, &id).await?;
+    Ok(StatusCode::OK)
 }
