@@ -387,3 +387,140 @@ fn configuration_mistakes_are_refused_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("databse_url"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn integrations_cli_enables_disables_and_stores_an_oauth_app() {
+    let db = fresh_database().await;
+    tokio::task::spawn_blocking(move || {
+        let secret_file = db.dir.path().join("client-secret");
+        std::fs::write(&secret_file, "gh-client-secret-value-9876\n").expect("write");
+        let out = run(keyway(&db).args(["integrations", "enable", "slack", "--env", "test"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = run(keyway(&db)
+            .args([
+                "integrations",
+                "oauth-app",
+                "github",
+                "--env",
+                "live",
+                "--client-id",
+                "Iv1.abc",
+            ])
+            .arg("--client-secret-file")
+            .arg(&secret_file)
+            .args(["--scopes", "repo,read:user"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("/connections/oauth/callback"),
+            "{}",
+            stdout(&out)
+        );
+
+        let list = run(keyway(&db).args([
+            "integrations",
+            "list",
+            "--env",
+            "test",
+            "--enabled",
+            "--json",
+        ]));
+        let rows: serde_json::Value = serde_json::from_str(stdout(&list).trim()).expect("json");
+        assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+        assert_eq!(rows[0]["platform"], "slack");
+
+        let live = run(keyway(&db).args(["integrations", "list", "--env", "live", "--json"]));
+        let text = stdout(&live);
+        assert!(
+            !text.contains("gh-client-secret-value-9876"),
+            "secrets are never printed"
+        );
+        let rows: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
+        let github = rows
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["platform"] == "github")
+            .expect("github")
+            .clone();
+        assert_eq!(github["oauthApp"]["clientId"], "Iv1.abc");
+        assert_eq!(github["oauthApp"]["clientSecretDisplay"], "••••••••9876");
+        assert_eq!(github["oauthApp"]["scopes"], "repo read:user");
+        assert_eq!(
+            github["enabled"], false,
+            "an OAuth app does not enable the integration"
+        );
+
+        let out = run(keyway(&db).args(["integrations", "disable", "slack", "--env", "test"]));
+        assert!(out.status.success());
+        let list = run(keyway(&db).args([
+            "integrations",
+            "list",
+            "--env",
+            "test",
+            "--enabled",
+            "--json",
+        ]));
+        assert_eq!(stdout(&list).trim(), "[]");
+
+        let out = run(keyway(&db).args([
+            "integrations",
+            "enable",
+            "no-such-platform",
+            "--env",
+            "test",
+        ]));
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("no-such-platform"),
+            "{}",
+            stderr(&out)
+        );
+    })
+    .await
+    .expect("join");
+}
+
+#[test]
+fn catalog_check_passes_the_builtin_catalog_and_names_file_and_field_of_each_problem() {
+    let ok = Command::new(BIN)
+        .args(["catalog", "check"])
+        .env_clear()
+        .output()
+        .expect("run");
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("catalog OK"), "{}", stdout(&ok));
+
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::create_dir_all(dir.path().join("platforms")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("platforms/broken.toml"),
+        "slug = \"broken\"\nname = \"Broken\"\ncategory = \"x\"\ndescription = \"x\"\nlogo = \"missing.svg\"\n\
+         docs_url = \"https://example.com\"\nbase_url = \"ftp://example.com\"\n[auth]\nkind = \"api_key\"\n",
+    )
+    .expect("write");
+    let bad = Command::new(BIN)
+        .args(["catalog", "check", "--dir"])
+        .arg(dir.path())
+        .env_clear()
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    let out = stdout(&bad);
+    assert!(
+        out.contains("broken.toml") && out.contains("base_url"),
+        "{out}"
+    );
+    assert!(out.contains("logo"), "{out}");
+
+    // A server refuses to start on a broken custom catalog, saying why.
+    let data = tempfile::tempdir().expect("dir");
+    let serve = Command::new(BIN)
+        .args(["migrate"])
+        .env_clear()
+        .env("KEYWAY_DATA_DIR", data.path())
+        .env("KEYWAY_CATALOG_DIR", dir.path())
+        .output()
+        .expect("run");
+    assert!(!serve.status.success());
+    assert!(stderr(&serve).contains("broken.toml"), "{}", stderr(&serve));
+}
