@@ -1,9 +1,11 @@
 //! Creating connections from credentials a person typed (AuthKit session) or a developer imported (secret
-//! key): fields checked against the platform's form, the platform's test request run, secrets sealed, and
-//! the connection stored for its identity with its sealed credentials in one transaction.
+//! key): fields checked against the platform's form, client-credentials tokens fetched, the platform's
+//! test request run, secrets sealed, and the connection stored with its sealed credentials in one
+//! transaction.
 
 use std::collections::BTreeMap;
 
+use keyway_catalog::auth::AuthKind;
 use keyway_catalog::platform::Platform;
 use keyway_core::connection::{Connection, ConnectionKey, ConnectionState};
 use keyway_core::environment::Environment;
@@ -14,7 +16,10 @@ use keyway_crypto::random;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::connections::{credentials_id, validate_tags, CREDENTIALS_PURPOSE};
+use crate::credentials::{Credentials, ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::error::BrokerError;
+use crate::oauth::client::OAuthClient;
+use crate::oauth::token::{request_token, Grant, TokenError};
 use crate::upstream;
 use crate::Broker;
 
@@ -30,7 +35,8 @@ pub struct Owner {
 /// How the credentials arrived; decides what is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
-    /// An end user in the connect modal: only enabled, non-OAuth integrations.
+    /// An end user in the connect modal: only enabled integrations, and no authorization-code OAuth
+    /// (that goes through the OAuth flow).
     Authkit,
     /// The developer's backend importing credentials it already holds: any platform, OAuth tokens included.
     Import,
@@ -53,9 +59,7 @@ pub struct ConnectRequest {
     pub tags: Vec<String>,
 }
 
-/// Form fields an OAuth import may carry besides the platform's own.
-const ACCESS_TOKEN: &str = "accessToken";
-const REFRESH_TOKEN: &str = "refreshToken";
+/// Besides its own fields, an authorization-code import may carry these.
 const EXPIRES_IN: &str = "expiresIn";
 
 impl Broker {
@@ -66,6 +70,7 @@ impl Broker {
         channel: Channel,
     ) -> Result<Connection, BrokerError> {
         let platform = self.platform(&request.platform)?;
+        let kind = platform.auth_kind();
         if channel == Channel::Authkit {
             let enabled = self
                 .store
@@ -79,7 +84,7 @@ impl Broker {
             if !enabled {
                 return Err(BrokerError::IntegrationDisabled(platform.name().to_owned()));
             }
-            if platform.is_oauth() {
+            if kind == AuthKind::OAuth2AuthorizationCode {
                 return Err(BrokerError::OAuthRequired(platform.name().to_owned()));
             }
         }
@@ -103,8 +108,8 @@ impl Broker {
             .iter()
             .map(|(k, v)| (k.clone(), v.expose_secret().trim().to_owned()))
             .collect();
-        let oauth = if platform.is_oauth() {
-            Some(take_oauth_tokens(&mut values)?)
+        let imported = if kind == AuthKind::OAuth2AuthorizationCode {
+            Some(take_imported_tokens(&mut values)?)
         } else {
             None
         };
@@ -123,41 +128,118 @@ impl Broker {
             .base_url_for(&public)
             .map_err(|e| BrokerError::InvalidForm(vec![("form".into(), e.to_string())]))?;
 
-        let mut vars: BTreeMap<String, String> = public.clone();
-        vars.extend(secret.clone());
-        let mut sealed_values = secret;
+        let mut credentials = Credentials::new(secret);
         let mut expires_at = None;
-        if let Some(tokens) = &oauth {
-            vars.insert(ACCESS_TOKEN.into(), tokens.access_token.clone());
-            sealed_values.insert(ACCESS_TOKEN.into(), tokens.access_token.clone());
-            if let Some(refresh) = &tokens.refresh_token {
-                sealed_values.insert(REFRESH_TOKEN.into(), refresh.clone());
+        let mut scopes = None;
+        if let Some((access, refresh, expires_in)) = imported {
+            credentials.set(ACCESS_TOKEN, access);
+            if let Some(refresh) = refresh {
+                credentials.set(REFRESH_TOKEN, refresh);
             }
-            expires_at = tokens.expires_in.map(|s| Timestamp::now().plus_seconds(s));
+            expires_at = expires_in.map(|s| Timestamp::now().plus_seconds(s));
         }
-        upstream::verify_credentials(&self.http, platform, &base_url, &vars).await?;
-        self.store_connection(
+        if kind == AuthKind::OAuth2ClientCredentials {
+            let client = self
+                .client_credentials_client(owner, platform, &public, &credentials)
+                .await?;
+            let oauth2 = platform
+                .oauth2()
+                .ok_or_else(|| BrokerError::NotOAuth(platform.name().to_owned()))?;
+            let tokens = request_token(&self.http, oauth2, &client, Grant::ClientCredentials)
+                .await
+                .map_err(|e| match e {
+                    TokenError::Rejected { status, .. } => BrokerError::CredentialsRejected {
+                        platform: platform.name().to_owned(),
+                        status,
+                    },
+                    TokenError::Unavailable(_) => BrokerError::PlatformUnreachable {
+                        platform: platform.name().to_owned(),
+                    },
+                })?;
+            credentials.set(ACCESS_TOKEN, tokens.access_token);
+            expires_at = tokens.expires_in.map(|s| Timestamp::now().plus_seconds(s));
+            scopes = tokens.scope;
+        }
+
+        let mut vars: BTreeMap<String, String> = public.clone();
+        vars.extend(
+            credentials
+                .values()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        let checked = upstream::verify_credentials(&self.http, platform, &base_url, &vars).await;
+        for value in vars.values_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+        checked?;
+        self.store_new_connection(
             owner,
             platform,
             public,
-            sealed_values,
+            credentials,
             name,
             tags,
             expires_at,
+            scopes,
         )
         .await
     }
 
+    /// The client a client-credentials platform authenticates with: templates over the connection's
+    /// own fields when the catalog declares them, else the integration's configured OAuth app.
+    pub(crate) async fn client_credentials_client(
+        &self,
+        owner: &Owner,
+        platform: &Platform,
+        public: &BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> Result<OAuthClient, BrokerError> {
+        let oauth2 = platform
+            .oauth2()
+            .ok_or_else(|| BrokerError::NotOAuth(platform.name().to_owned()))?;
+        match &oauth2.client_credentials {
+            Some(fields) => {
+                let mut vars = public.clone();
+                vars.extend(
+                    credentials
+                        .values()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+                let render = |t: &keyway_catalog::template::Template| {
+                    t.render(&vars)
+                        .map_err(|e| BrokerError::InvalidForm(vec![("form".into(), e.to_string())]))
+                };
+                let client = OAuthClient {
+                    client_id: render(&fields.client_id)?,
+                    client_secret: SecretString::from(render(&fields.client_secret)?),
+                    scopes: oauth2.default_scopes.clone(),
+                };
+                for value in vars.values_mut() {
+                    zeroize::Zeroize::zeroize(value);
+                }
+                Ok(client)
+            }
+            None => {
+                self.oauth_client(&owner.project_id, owner.environment, platform)
+                    .await
+            }
+        }
+    }
+
+    /// Seals `credentials` and stores the connection with them in one transaction.
     #[allow(clippy::too_many_arguments)]
-    async fn store_connection(
+    pub(crate) async fn store_new_connection(
         &self,
         owner: &Owner,
         platform: &Platform,
         public: BTreeMap<String, String>,
-        secret: BTreeMap<String, String>,
+        credentials: Credentials,
         name: Option<String>,
         tags: Vec<String>,
         oauth_expires_at: Option<Timestamp>,
+        oauth_scopes: Option<String>,
     ) -> Result<Connection, BrokerError> {
         let hex = random::hex::<16>();
         let id = format!("conn_{hex}");
@@ -183,34 +265,27 @@ impl Broker {
             version: 1,
             fields: public,
             oauth_expires_at,
-            oauth_scopes: None,
+            oauth_scopes,
             created_at: now,
             updated_at: now,
         };
-        let plaintext = zeroize::Zeroizing::new(
-            serde_json::to_vec(&secret).map_err(|e| BrokerError::InvalidInput(e.to_string()))?,
-        );
-        drop(secret);
         let cid = credentials_id(&connection.id);
         let sealed = self.sealer.seal(
             &cid,
             owner.project_id.as_str(),
             CREDENTIALS_PURPOSE,
-            &plaintext,
+            &credentials.to_json(),
         );
         self.store.insert_connection(&connection, &sealed).await?;
         Ok(connection)
     }
 }
 
-struct OAuthTokens {
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_in: Option<i64>,
-}
-
-fn take_oauth_tokens(values: &mut BTreeMap<String, String>) -> Result<OAuthTokens, BrokerError> {
-    let access_token = values
+/// `accessToken` (required), `refreshToken`, `expiresIn` (seconds) from an OAuth import.
+fn take_imported_tokens(
+    values: &mut BTreeMap<String, String>,
+) -> Result<(String, Option<String>, Option<i64>), BrokerError> {
+    let access = values
         .remove(ACCESS_TOKEN)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| {
@@ -219,7 +294,7 @@ fn take_oauth_tokens(values: &mut BTreeMap<String, String>) -> Result<OAuthToken
                 format!("`{ACCESS_TOKEN}` is required"),
             )])
         })?;
-    let refresh_token = values.remove(REFRESH_TOKEN).filter(|v| !v.is_empty());
+    let refresh = values.remove(REFRESH_TOKEN).filter(|v| !v.is_empty());
     let expires_in = match values.remove(EXPIRES_IN) {
         None => None,
         Some(v) => Some(v.parse::<i64>().ok().filter(|s| *s > 0).ok_or_else(|| {
@@ -229,11 +304,7 @@ fn take_oauth_tokens(values: &mut BTreeMap<String, String>) -> Result<OAuthToken
             )])
         })?),
     };
-    Ok(OAuthTokens {
-        access_token,
-        refresh_token,
-        expires_in,
-    })
+    Ok((access, refresh, expires_in))
 }
 
 fn field_of(e: &keyway_catalog::field::FieldValueError) -> String {

@@ -39,4 +39,18 @@ pub enum BrokerError {
     InvalidInput(String),
     #[error("connection not found")]
     ConnectionNotFound,
+    #[error("{0} does not connect through OAuth")]
+    NotOAuth(String),
+    #[error("no OAuth app is configured for {0} in this environment: set its client id and secret first")]
+    OAuthAppMissing(String),
+    #[error("this sign-in link has expired or was already used; start connecting again")]
+    OAuthStateInvalid,
+    #[error("{platform} did not grant access ({reason})")]
+    OAuthDenied { platform: String, reason: String },
+    #[error("{platform} did not issue a token: {reason}")]
+    OAuthExchangeFailed { platform: String, reason: String },
+    #[error("{platform} revoked this connection's access; the user must reconnect")]
+    ConnectionRevoked { platform: String },
+    #[error("{platform} is not answering token requests right now; try again shortly")]
+    TokenEndpointUnavailable { platform: String },
 }

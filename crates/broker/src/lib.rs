@@ -5,9 +5,11 @@ pub mod authkit;
 pub mod bootstrap;
 pub mod connect;
 pub mod connections;
+pub mod credentials;
 pub mod error;
 pub mod integrations;
 pub mod keys;
+pub mod oauth;
 pub mod sealing;
 pub mod upstream;
 
@@ -32,6 +34,10 @@ pub struct Broker {
     pub catalog: Arc<Catalog>,
     hasher: Arc<KeyedHasher>,
     http: reqwest::Client,
+    /// Names this process in refresh leases.
+    node_id: String,
+    refresh_locks:
+        Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Broker {
@@ -54,6 +60,8 @@ impl Broker {
             catalog: Arc::new(catalog),
             hasher,
             http: upstream::client(),
+            node_id: format!("node_{}", keyway_crypto::random::hex::<8>()),
+            refresh_locks: Arc::default(),
         };
         Ok((broker, first_start))
     }

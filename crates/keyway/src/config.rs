@@ -47,9 +47,13 @@ pub struct Config {
     /// Extra platform definitions (`platforms/*.toml`, `logos/`) that add to or override the built-in catalog.
     #[serde(default)]
     pub catalog_dir: Option<PathBuf>,
+    /// How often each node sweeps for OAuth tokens to refresh ahead of expiry (0 turns the sweep off).
+    #[serde(default = "default_refresh_sweep_seconds")]
+    pub refresh_sweep_seconds: u64,
 }
 
-const ENV_KEYS: [&str; 12] = [
+const ENV_KEYS: [&str; 13] = [
+    "refresh_sweep_seconds",
     "catalog_dir",
     "listen",
     "public_url",
@@ -82,6 +86,9 @@ fn default_max_body_bytes() -> usize {
 fn default_database_max_connections() -> u32 {
     10
 }
+fn default_refresh_sweep_seconds() -> u64 {
+    60
+}
 fn default_shutdown_grace_seconds() -> u64 {
     30
 }
@@ -101,6 +108,7 @@ impl Default for Config {
             database_max_connections: default_database_max_connections(),
             shutdown_grace_seconds: default_shutdown_grace_seconds(),
             catalog_dir: None,
+            refresh_sweep_seconds: default_refresh_sweep_seconds(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub struct Application {
     pub broker: Broker,
     pub first_start: Option<FirstStart>,
     grace: Duration,
+    sweep_interval: Option<Duration>,
 }
 
 /// Loads the keyring, opens the store (migrating it) and runs the broker's start-up checks.
@@ -94,6 +95,8 @@ impl Application {
             broker,
             first_start,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
+            sweep_interval: (config.refresh_sweep_seconds > 0)
+                .then(|| Duration::from_secs(config.refresh_sweep_seconds)),
         })
     }
 
@@ -108,6 +111,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+        let sweep = self.sweep_interval.map(|interval| {
+            let settings = keyway_broker::oauth::sweep::SweepSettings {
+                interval,
+                ..Default::default()
+            };
+            tokio::spawn(keyway_broker::oauth::sweep::run(
+                self.broker.clone(),
+                settings,
+                stopping_rx.clone(),
+            ))
+        });
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections; finishing in-flight requests");
@@ -125,6 +139,9 @@ impl Application {
         tokio::select! {
             result = server => result.context("server failed")?,
             () = deadline => tracing::warn!(?grace, "grace period over; exiting with requests still in flight"),
+        }
+        if let Some(sweep) = sweep {
+            sweep.abort();
         }
         self.broker.store.close().await;
         Ok(())

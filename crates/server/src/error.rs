@@ -147,6 +147,23 @@ impl From<BrokerError> for ApiError {
             BrokerError::PlatformUnreachable { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, "platform_unreachable", message)
             }
+            BrokerError::NotOAuth(_) => Self::bad_request("not_oauth", message),
+            BrokerError::OAuthAppMissing(_) => Self::bad_request("oauth_app_missing", message),
+            BrokerError::OAuthStateInvalid => Self::bad_request("invalid_state", message),
+            BrokerError::OAuthDenied { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "access_denied", message)
+            }
+            BrokerError::OAuthExchangeFailed { .. } => {
+                Self::new(StatusCode::BAD_GATEWAY, "oauth_exchange_failed", message)
+            }
+            BrokerError::ConnectionRevoked { .. } => {
+                Self::new(StatusCode::CONFLICT, "reconnect_required", message)
+            }
+            BrokerError::TokenEndpointUnavailable { .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "platform_unavailable",
+                message,
+            ),
             BrokerError::Store(_)
             | BrokerError::Crypto(_)
             | BrokerError::WrongMasterKey { .. }

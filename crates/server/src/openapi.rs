@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{authkit, connectors, integrations, ops, session, vault};
+use crate::routes::{authkit, connectors, integrations, oauth, ops, session, vault};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +19,7 @@ use crate::routes::{authkit, connectors, integrations, ops, session, vault};
         vault::list_connections, vault::get_connection, vault::import_connection, vault::update_connection,
         vault::delete_connection,
         authkit::create_token, authkit::user_flags,
-        session::integrations, session::connect,
+        session::integrations, session::connect, oauth::start,
         connectors::list,
         integrations::list, integrations::update,
     ),

@@ -10,6 +10,7 @@ pub mod connections;
 pub mod error;
 pub mod integrations;
 pub mod master_keys;
+pub mod oauth;
 pub mod projects;
 pub mod schema;
 pub mod sealed;

@@ -2,6 +2,7 @@
 //! schema with KEYWAY_TEST_DATABASE=postgres), and one helper per endpoint.
 #![allow(dead_code)]
 
+pub mod fake_oauth;
 pub mod fake_platform;
 
 use std::net::SocketAddr;
@@ -42,6 +43,20 @@ pub async fn spawn_app() -> TestApp {
     let db = fresh_database().await;
     let config = test_config(&db);
     spawn_with(db, config).await
+}
+
+/// The app with a custom catalog describing the fake OAuth provider (`oauthco`, `oauthcc`).
+pub async fn spawn_app_with_fake_oauth() -> (TestApp, fake_oauth::FakeOAuth) {
+    let fake = fake_oauth::FakeOAuth::start().await;
+    let db = fresh_database().await;
+    let catalog = db.dir.path().join("catalog");
+    fake.write_catalog(&catalog);
+    let config = Config {
+        catalog_dir: Some(catalog),
+        refresh_sweep_seconds: 0,
+        ..test_config(&db)
+    };
+    (spawn_with(db, config).await, fake)
 }
 
 /// The app with a custom catalog describing a fake platform running on loopback.

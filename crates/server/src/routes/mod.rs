@@ -7,6 +7,8 @@ pub mod connectors;
 pub mod docs;
 pub mod integrations;
 pub mod logos;
+pub mod modal;
+pub mod oauth;
 pub mod ops;
 pub mod platform_view;
 pub mod session;
@@ -24,7 +26,13 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(docs::openapi_json))
-        .route("/logos/{slug}", get(logos::logo));
+        .route("/logos/{slug}", get(logos::logo))
+        .route(oauth::CALLBACK_PATH, get(oauth::callback))
+        .route("/oauth/callback", get(oauth::callback))
+        .route("/authkit", get(modal::page))
+        .route("/authkit/app.js", get(modal::app_js))
+        .route("/authkit/app.css", get(modal::app_css))
+        .route("/authkit.js", get(modal::embed_js));
     let secret_key = Router::new()
         .route(
             "/v1/vault/connections",
@@ -43,7 +51,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/integrations/{platform}", patch(integrations::update));
     let authkit_session = Router::new()
         .route("/v1/authkit/integrations", get(session::integrations))
-        .route("/v1/authkit/connections", post(session::connect));
+        .route("/v1/authkit/connections", post(session::connect))
+        .route("/v1/authkit/oauth/start", post(oauth::start));
     public
         .merge(secret_key)
         .merge(authkit_session)

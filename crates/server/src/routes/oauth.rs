@@ -1,0 +1,180 @@
+//! OAuth from the browser's side: the modal asks where to send the user (`start`, AuthKit session), the
+//! provider sends the user back to the callback, which finishes the connection and tells the modal
+//! (postMessage to the opener with Keyway's own origin as target, and a BroadcastChannel), then closes.
+//! `redirect_uri` is always `{public_url}/connections/oauth/callback`, from configuration.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use keyway_broker::oauth::authorize::CallbackOutcome;
+use keyway_catalog::platform::Platform;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::AuthkitSessionAuth;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::routes::session::link_record;
+use crate::AppState;
+
+pub const CALLBACK_PATH: &str = "/connections/oauth/callback";
+
+pub fn redirect_uri(state: &AppState) -> String {
+    format!("{}{CALLBACK_PATH}", state.settings.public_url)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OAuthStart {
+    pub platform: String,
+    /// Non-secret connection fields the platform needs before authorizing (e.g. a subdomain).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub form_data: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthStarted {
+    /// Open this in the popup.
+    pub authorize_url: String,
+}
+
+/// Start connecting an OAuth integration for the session's identity.
+#[utoipa::path(post, path = "/v1/authkit/oauth/start", tag = "authkit session",
+    security(("authkitSession" = [])),
+    request_body = OAuthStart,
+    responses(
+        (status = 200, body = OAuthStarted),
+        (status = 400, description = "not_oauth, oauth_app_missing, invalid_body", body = crate::error::ErrorResponse),
+        (status = 401, body = crate::error::ErrorResponse),
+        (status = 403, body = crate::error::ErrorResponse),
+        (status = 404, body = crate::error::ErrorResponse)))]
+pub async fn start(
+    State(state): State<AppState>,
+    AuthkitSessionAuth(session): AuthkitSessionAuth,
+    ApiJson(body): ApiJson<OAuthStart>,
+) -> Result<Json<OAuthStarted>, ApiError> {
+    let url = state
+        .broker
+        .start_oauth(
+            &session,
+            &body.platform,
+            body.form_data,
+            &redirect_uri(&state),
+        )
+        .await?;
+    Ok(Json(OAuthStarted { authorize_url: url }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The provider's redirect target. Always answers with a small page for the popup.
+pub async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQuery>) -> Response {
+    let message = match finish(&state, &q).await {
+        Ok(message) => message,
+        Err(e) => {
+            tracing::info!(code = e.code, "oauth callback failed");
+            serde_json::json!({"source": "keyway-oauth", "ok": false, "code": e.code, "message": e.message})
+        }
+    };
+    page(&state.settings.public_url, &message)
+}
+
+async fn finish(state: &AppState, q: &CallbackQuery) -> Result<serde_json::Value, ApiError> {
+    let Some(oauth_state) = q
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 512)
+    else {
+        return Err(keyway_broker::error::BrokerError::OAuthStateInvalid.into());
+    };
+    let outcome = match (&q.code, &q.error) {
+        (_, Some(error)) => CallbackOutcome::Error {
+            error,
+            description: q.error_description.as_deref(),
+        },
+        (Some(code), None) if !code.is_empty() => CallbackOutcome::Code(code),
+        _ => CallbackOutcome::Error {
+            error: "invalid_request",
+            description: Some("the provider sent neither a code nor an error"),
+        },
+    };
+    let connection = state
+        .broker
+        .finish_oauth(oauth_state, outcome, &redirect_uri(state))
+        .await?;
+    let oauth = state
+        .broker
+        .catalog
+        .get(&connection.platform)
+        .is_some_and(Platform::is_oauth);
+    Ok(
+        serde_json::json!({"source": "keyway-oauth", "ok": true, "connection": link_record(&connection, oauth)}),
+    )
+}
+
+/// The popup page: tells the opener (Keyway's origin only) and any same-origin listener, then closes.
+fn page(public_url: &str, message: &serde_json::Value) -> Response {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let origin = url_origin(public_url);
+    // `<` escaped so the JSON cannot close the script element.
+    let data = message.to_string().replace('<', "\\u003c");
+    let ok = message["ok"].as_bool().unwrap_or(false);
+    let text = if ok {
+        "Connected. You can close this window.".to_owned()
+    } else {
+        html_escape(message["message"].as_str().unwrap_or("Connecting failed."))
+    };
+    let title = if ok { "Connected" } else { "Could not connect" };
+    let body = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style nonce="{nonce}">body{{font:16px/1.5 system-ui,sans-serif;display:grid;place-items:center;min-height:100vh;margin:0;color:#1f2937;background:#f9fafb}}main{{max-width:28rem;padding:2rem;text-align:center}}h1{{font-size:1.25rem}}</style></head>
+<body><main><h1>{title}</h1><p id="status" role="status">{text}</p></main>
+<script type="application/json" id="keyway-result">{data}</script>
+<script nonce="{nonce}">(function(){{var msg=JSON.parse(document.getElementById("keyway-result").textContent);
+try{{if(window.opener){{window.opener.postMessage(msg,{origin});}}}}catch(e){{}}
+try{{var ch=new BroadcastChannel("keyway-oauth");ch.postMessage(msg);ch.close();}}catch(e){{}}
+setTimeout(function(){{window.close();}},{delay});}})();</script></body></html>"#,
+        origin = serde_json::Value::String(origin),
+        delay = if ok { 300 } else { 2500 },
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::REFERRER_POLICY, "no-referrer".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::X_FRAME_OPTIONS, "DENY".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; frame-ancestors 'none'"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn url_origin(url: &str) -> String {
+    // `scheme://host[:port]` of the configured public URL.
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => url[..after_scheme + i].to_owned(),
+        None => url.to_owned(),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
