@@ -303,6 +303,8 @@
   document.addEventListener("keydown", (event) => {
     if ($("dialog").hidden) return;
     if (event.key === "Escape") {
+      // Esc in a search box with text clears it first, as everywhere else.
+      if (event.target.type === "search" && event.target.value !== "") return;
       event.preventDefault();
       close();
     } else if (event.key === "Tab") {
@@ -352,7 +354,6 @@
       parts.push(img);
     }
     if (c.companyName) parts.push(h("span", { class: "host-name" }, c.companyName));
-    if (parts.length === 0) parts.push(icon("lock"), h("span", { class: "host-name muted" }, "Secure connection"));
     if (state.environment === "test") parts.push(h("span", { class: "badge" }, "Test mode"));
     brand.replaceChildren(...parts);
   }
@@ -705,7 +706,7 @@
     }
     children.push(
       h("ol", { class: "steps" }, [
-        h("li", {}, "A " + i.name + " window opens where you sign in."),
+        h("li", {}, "A window opens where you sign in to " + i.name + "."),
         h("li", {}, "You review and approve access" + (company ? " for " + company : "") + "."),
         h("li", {}, "You come back here, connected."),
       ]),

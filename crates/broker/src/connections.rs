@@ -76,6 +76,7 @@ impl Broker {
         tags: Vec<String>,
     ) -> Result<Connection, BrokerError> {
         let tags = validate_tags(tags)?;
+        self.forget_cached_connection(id);
         self.store
             .set_connection_tags(
                 &principal.project_id,
@@ -93,6 +94,7 @@ impl Broker {
         principal: &Principal,
         id: &str,
     ) -> Result<(), BrokerError> {
+        self.forget_cached_connection(id);
         if self
             .store
             .delete_connection(

@@ -53,4 +53,18 @@ pub enum BrokerError {
     ConnectionRevoked { platform: String },
     #[error("{platform} is not answering token requests right now; try again shortly")]
     TokenEndpointUnavailable { platform: String },
+    #[error("no connection with that key in this environment")]
+    ConnectionKeyNotFound,
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("{0}")]
+    EgressRefused(String),
+    #[error("{platform} did not answer in time")]
+    UpstreamTimeout { platform: String },
+    #[error("{platform} could not be reached")]
+    UpstreamUnreachable { platform: String },
+    #[error("the action id is malformed: expected conn_mod_def::<11 characters>::<22 characters>")]
+    InvalidActionId,
+    #[error("action {0} is not in the actions catalog for this connection's platform")]
+    UnknownAction(String),
 }

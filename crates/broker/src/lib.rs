@@ -1,6 +1,7 @@
 //! Keyway's use cases, one module per capability. Protocol-agnostic: nothing here knows HTTP status codes,
 //! JSON wire shapes or SQL. `Broker::start` runs the start-up checks every process (server or CLI) needs.
 
+pub mod actions;
 pub mod authkit;
 pub mod bootstrap;
 pub mod connect;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod integrations;
 pub mod keys;
 pub mod oauth;
+pub mod proxy;
 pub mod sealing;
 pub mod upstream;
 
@@ -38,9 +40,17 @@ pub struct Broker {
     node_id: String,
     refresh_locks:
         Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    connection_cache: Arc<proxy::cache::ConnectionCache>,
+    proxy_clients: proxy::Clients,
 }
 
 impl Broker {
+    /// Replaces the passthrough timeouts (the defaults suit production).
+    pub fn with_proxy_settings(mut self, settings: proxy::ProxySettings) -> Self {
+        self.proxy_clients = proxy::Clients::new(settings);
+        self
+    }
+
     /// Checks the master keyring against the database, loads server secrets, and on an empty database
     /// creates the default project. Returns the first-start keys when this call created them.
     pub async fn start(
@@ -62,6 +72,8 @@ impl Broker {
             http: upstream::client(),
             node_id: format!("node_{}", keyway_crypto::random::hex::<8>()),
             refresh_locks: Arc::default(),
+            connection_cache: Arc::default(),
+            proxy_clients: proxy::Clients::new(proxy::ProxySettings::default()),
         };
         Ok((broker, first_start))
     }

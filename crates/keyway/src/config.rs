@@ -39,6 +39,16 @@ pub struct Config {
     pub log: String,
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// Largest request body a passthrough may stream upstream.
+    #[serde(default = "default_passthrough_max_body_bytes")]
+    pub passthrough_max_body_bytes: usize,
+    /// Passthrough: seconds to connect upstream, to the upstream's response headers, and of body silence.
+    #[serde(default = "default_connect_timeout")]
+    pub passthrough_connect_timeout_seconds: u64,
+    #[serde(default = "default_first_byte_timeout")]
+    pub passthrough_first_byte_timeout_seconds: u64,
+    #[serde(default = "default_idle_timeout")]
+    pub passthrough_idle_timeout_seconds: u64,
     #[serde(default = "default_database_max_connections")]
     pub database_max_connections: u32,
     /// After SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.
@@ -52,7 +62,11 @@ pub struct Config {
     pub refresh_sweep_seconds: u64,
 }
 
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 17] = [
+    "passthrough_connect_timeout_seconds",
+    "passthrough_first_byte_timeout_seconds",
+    "passthrough_idle_timeout_seconds",
+    "passthrough_max_body_bytes",
     "refresh_sweep_seconds",
     "catalog_dir",
     "listen",
@@ -83,6 +97,18 @@ fn default_log() -> String {
 fn default_max_body_bytes() -> usize {
     1024 * 1024
 }
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_first_byte_timeout() -> u64 {
+    60
+}
+fn default_idle_timeout() -> u64 {
+    60
+}
+fn default_passthrough_max_body_bytes() -> usize {
+    2 * 1024 * 1024 * 1024
+}
 fn default_database_max_connections() -> u32 {
     10
 }
@@ -105,6 +131,10 @@ impl Default for Config {
             log_format: default_log_format(),
             log: default_log(),
             max_body_bytes: default_max_body_bytes(),
+            passthrough_max_body_bytes: default_passthrough_max_body_bytes(),
+            passthrough_connect_timeout_seconds: default_connect_timeout(),
+            passthrough_first_byte_timeout_seconds: default_first_byte_timeout(),
+            passthrough_idle_timeout_seconds: default_idle_timeout(),
             database_max_connections: default_database_max_connections(),
             shutdown_grace_seconds: default_shutdown_grace_seconds(),
             catalog_dir: None,

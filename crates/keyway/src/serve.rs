@@ -73,7 +73,13 @@ pub async fn start_broker(
     let store = Store::open(&url, &settings)
         .await
         .with_context(|| format!("cannot open the {} database", backend.as_str()))?;
-    Ok(Broker::start(store, keyring, load_catalog(config)?).await?)
+    let (broker, first) = Broker::start(store, keyring, load_catalog(config)?).await?;
+    let proxy = keyway_broker::proxy::ProxySettings {
+        connect_timeout: Duration::from_secs(config.passthrough_connect_timeout_seconds),
+        first_byte_timeout: Duration::from_secs(config.passthrough_first_byte_timeout_seconds),
+        idle_timeout: Duration::from_secs(config.passthrough_idle_timeout_seconds),
+    };
+    Ok((broker.with_proxy_settings(proxy), first))
 }
 
 impl Application {
@@ -87,6 +93,7 @@ impl Application {
             ServerSettings {
                 public_url: config.public_url_for(listener.local_addr()?)?,
                 max_body_bytes: config.max_body_bytes,
+                passthrough_max_body_bytes: config.passthrough_max_body_bytes,
             },
         );
         Ok(Self {

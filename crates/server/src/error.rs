@@ -164,6 +164,21 @@ impl From<BrokerError> for ApiError {
                 "platform_unavailable",
                 message,
             ),
+            BrokerError::ConnectionKeyNotFound => Self::not_found(
+                "Invalid connection header: no connection with that key in this environment",
+            ),
+            BrokerError::InvalidPath(_) => Self::bad_request("invalid_path", message),
+            BrokerError::EgressRefused(_) => {
+                Self::new(StatusCode::FORBIDDEN, "egress_refused", message)
+            }
+            BrokerError::UpstreamTimeout { .. } => {
+                Self::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", message)
+            }
+            BrokerError::UpstreamUnreachable { .. } => {
+                Self::new(StatusCode::BAD_GATEWAY, "upstream_unreachable", message)
+            }
+            BrokerError::InvalidActionId => Self::bad_request("invalid_action_id", message),
+            BrokerError::UnknownAction(_) => Self::bad_request("unknown_action", message),
             BrokerError::Store(_)
             | BrokerError::Crypto(_)
             | BrokerError::WrongMasterKey { .. }

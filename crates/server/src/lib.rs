@@ -30,6 +30,8 @@ pub struct ServerSettings {
     pub public_url: String,
     /// Largest request body accepted by the JSON API, in bytes.
     pub max_body_bytes: usize,
+    /// Largest request body a passthrough may stream upstream, in bytes.
+    pub passthrough_max_body_bytes: usize,
 }
 
 impl AppState {
@@ -46,9 +48,6 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     routes::router(state.clone())
         .fallback(routes::not_found)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            state.settings.max_body_bytes,
-        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
         ))

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{authkit, connectors, integrations, oauth, ops, session, vault};
+use crate::routes::{authkit, connectors, integrations, oauth, ops, passthrough, session, vault};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use crate::routes::{authkit, connectors, integrations, oauth, ops, session, vaul
         session::integrations, session::connect, oauth::start,
         connectors::list,
         integrations::list, integrations::update,
+        passthrough::forward,
     ),
     components(schemas(crate::error::ErrorResponse)),
     modifiers(&SecretKeyScheme),
@@ -31,6 +32,7 @@ use crate::routes::{authkit, connectors, integrations, oauth, ops, session, vaul
         (name = "authkit", description = "AuthKit tokens for the connect modal (secret key)"),
         (name = "authkit session", description = "What the connect modal does with an AuthKit session token"),
         (name = "catalog", description = "Platforms Keyway can connect"),
+        (name = "passthrough", description = "Call a platform's API as a connection"),
         (name = "integrations", description = "Per-environment integration settings: AuthKit visibility, your OAuth apps"),
     )
 )]

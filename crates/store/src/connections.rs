@@ -306,3 +306,22 @@ impl Store {
         Ok(true)
     }
 }
+
+impl Store {
+    /// One connection by its key, only if it belongs to this project and environment.
+    pub async fn connection_by_key(
+        &self,
+        project: &ProjectId,
+        environment: Environment,
+        key: &str,
+    ) -> Result<Option<Connection>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE project_id = $1 AND environment = $2 AND key = $3");
+        let row = sqlx::query(&sql)
+            .bind(project.as_str())
+            .bind(environment.as_str())
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(connection_from_row).transpose()
+    }
+}

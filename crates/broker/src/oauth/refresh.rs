@@ -153,6 +153,7 @@ impl Broker {
         &self,
         current: &Connection,
     ) -> Result<Credentials, BrokerError> {
+        self.forget_cached_connection(&current.id);
         let platform = self.platform(&current.platform)?;
         let oauth2 = platform
             .oauth2()

@@ -93,6 +93,11 @@ impl FakeOAuth {
         self.refresh_calls.load(Ordering::SeqCst)
     }
 
+    /// Forgets every access token issued so far (as if the user revoked them at the provider).
+    pub fn revoke_access_tokens(&self) {
+        self.inner.lock().expect("lock").valid_access.clear();
+    }
+
     pub fn last_authorize_query(&self) -> HashMap<String, String> {
         self.inner
             .lock()

@@ -5,9 +5,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
+use axum::body::Body;
+use axum::extract::Path as UrlPath;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
 use axum::Router;
+use futures_util::StreamExt;
 
 pub const GOOD_KEY: &str = "acme_good";
 pub const GOOD_TOKEN: &str = "tok_good";
@@ -38,6 +42,7 @@ impl FakePlatform {
                 }
             }),
         );
+        let app = app.merge(upstream_routes(calls.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake");
@@ -129,4 +134,111 @@ expect_status = [200]
         )
         .expect("acme-oauth.toml");
     }
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()) == Some(GOOD_KEY)
+}
+
+/// What the passthrough tests call: echo, content types, statuses, slowness, streams, uploads, redirects.
+fn upstream_routes(calls: Arc<AtomicUsize>) -> Router {
+    let echo = move |method: Method, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
+        let calls = calls.clone();
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            if !authorized(&headers) {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    axum::Json(serde_json::json!({"error": "no key"})),
+                )
+                    .into_response();
+            }
+            let headers: serde_json::Map<String, serde_json::Value> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").into()))
+                .collect();
+            axum::Json(serde_json::json!({
+                "method": method.as_str(), "path": uri.path(), "query": uri.query(),
+                "headers": headers, "bodyLen": body.len(), "body": String::from_utf8_lossy(&body),
+            }))
+            .into_response()
+        }
+    };
+    Router::new()
+        .route("/echo", any(echo.clone()))
+        .route("/echo/{*rest}", any(echo))
+        .route(
+            "/csv",
+            get(|| async {
+                (
+                    [
+                        ("content-type", "text/csv; charset=utf-8"),
+                        ("x-upstream", "yes"),
+                    ],
+                    "a,b\n1,2\n",
+                )
+            }),
+        )
+        .route(
+            "/status/{code}",
+            get(|UrlPath(code): UrlPath<u16>| async move {
+                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT);
+                (
+                    status,
+                    [("content-type", "application/json")],
+                    r#"{"error":"upstream says no"}"#,
+                )
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/stall",
+            get(|| async {
+                let chunks = futures_util::stream::once(async {
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"first;"))
+                })
+                .chain(futures_util::stream::once(async {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    Ok(axum::body::Bytes::from_static(b"never"))
+                }));
+                Response::new(Body::from_stream(chunks))
+            }),
+        )
+        .route(
+            "/big/{mib}",
+            get(|UrlPath(mib): UrlPath<usize>| async move {
+                let chunk = axum::body::Bytes::from(vec![b'x'; 64 * 1024]);
+                let stream = futures_util::stream::iter(
+                    (0..mib * 16).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+                );
+                Response::new(Body::from_stream(stream))
+            }),
+        )
+        .route(
+            "/upload",
+            post(|body: Body| async move {
+                let mut stream = body.into_data_stream();
+                let mut total = 0usize;
+                while let Some(Ok(chunk)) = stream.next().await {
+                    total += chunk.len();
+                }
+                axum::Json(serde_json::json!({"received": total}))
+            }),
+        )
+        .route(
+            "/redirect",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [("location", "http://169.254.169.254/latest/meta-data")],
+                    "",
+                )
+            }),
+        )
 }

@@ -10,12 +10,14 @@ pub mod logos;
 pub mod modal;
 pub mod oauth;
 pub mod ops;
+pub mod passthrough;
 pub mod platform_view;
 pub mod session;
 pub mod vault;
 
-use axum::routing::{get, patch, post};
+use axum::routing::{any, get, patch, post};
 use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -53,9 +55,21 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/authkit/integrations", get(session::integrations))
         .route("/v1/authkit/connections", post(session::connect))
         .route("/v1/authkit/oauth/start", post(oauth::start));
+    let api_limit = RequestBodyLimitLayer::new(state.settings.max_body_bytes);
+    let passthrough = Router::new()
+        .route(passthrough::PREFIX, any(passthrough::forward))
+        .route(
+            &format!("{}/{{*path}}", passthrough::PREFIX),
+            any(passthrough::forward),
+        )
+        .layer(RequestBodyLimitLayer::new(
+            state.settings.passthrough_max_body_bytes,
+        ));
     public
         .merge(secret_key)
         .merge(authkit_session)
+        .layer(api_limit)
+        .merge(passthrough)
         .with_state(state)
 }
 

@@ -1,0 +1,304 @@
+//! Passthrough: find the caller's connection by key, build the upstream URL on the platform's host, inject
+//! the credentials the way the catalog says, and send with streaming bodies. Protocol plumbing only; the
+//! server maps outcomes to statuses.
+//! Invariants: never collects a body; never reaches a host other than the platform's; never sends the
+//! caller's credentials or our own headers upstream; no database write per request.
+
+pub mod cache;
+pub mod egress;
+pub mod headers;
+pub mod target;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Method};
+use keyway_core::connection::ConnectionKey;
+use keyway_core::project::Principal;
+use url::Url;
+
+use crate::error::BrokerError;
+use crate::oauth::refresh::{Need, USE_MARGIN_SECONDS};
+use crate::proxy::cache::Resolved;
+use crate::Broker;
+
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    pub connect_timeout: Duration,
+    /// From sending the request to the upstream's response headers.
+    pub first_byte_timeout: Duration,
+    /// Longest silence while streaming either body.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The two pooled clients: the guarded one (public platforms) and the plain one (`internal = true`).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    public: reqwest::Client,
+    internal: reqwest::Client,
+    pub settings: ProxySettings,
+}
+
+impl Clients {
+    pub fn new(settings: ProxySettings) -> Self {
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(settings.connect_timeout)
+                .pool_idle_timeout(Duration::from_secs(90))
+                .pool_max_idle_per_host(256)
+                .tcp_nodelay(true)
+                .no_gzip()
+                .no_brotli()
+                .no_deflate()
+                .user_agent(concat!("keyway/", env!("CARGO_PKG_VERSION")))
+        };
+        Self {
+            public: builder()
+                .dns_resolver(Arc::new(egress::GuardedResolver))
+                .build()
+                .expect("a TLS backend is compiled in"),
+            internal: builder().build().expect("a TLS backend is compiled in"),
+            settings,
+        }
+    }
+}
+
+/// A request ready to send, minus its body.
+#[derive(Debug)]
+pub struct Prepared {
+    pub resolved: Arc<Resolved>,
+    pub url: Url,
+    pub headers: HeaderMap,
+    internal: bool,
+    platform_name: String,
+}
+
+impl Prepared {
+    pub fn connection(&self) -> &keyway_core::connection::Connection {
+        &self.resolved.connection
+    }
+}
+
+impl Broker {
+    /// The caller's connection by key, with usable credentials (refreshed first when they expire soon).
+    pub async fn resolve_connection_key(
+        &self,
+        principal: &Principal,
+        key: &str,
+    ) -> Result<Arc<Resolved>, BrokerError> {
+        if ConnectionKey::environment_of(key) != Some(principal.environment) {
+            return Err(BrokerError::ConnectionKeyNotFound);
+        }
+        if let Some(hit) =
+            self.connection_cache
+                .get(&principal.project_id, principal.environment, key)
+        {
+            let expiring = hit.connection.oauth_expires_at.is_some_and(|t| {
+                t <= keyway_core::timestamp::Timestamp::now().plus_seconds(USE_MARGIN_SECONDS)
+            });
+            if !expiring {
+                return Ok(hit);
+            }
+        }
+        let connection = self
+            .store
+            .connection_by_key(&principal.project_id, principal.environment, key)
+            .await?
+            .ok_or(BrokerError::ConnectionKeyNotFound)?;
+        if !connection.active {
+            return Err(BrokerError::ConnectionKeyNotFound);
+        }
+        let credentials = self.usable_credentials(&connection).await?;
+        // Re-read: a refresh just changed expiry and state.
+        let connection = if connection.oauth_expires_at.is_some() {
+            self.store
+                .connection(&principal.project_id, principal.environment, &connection.id)
+                .await?
+                .ok_or(BrokerError::ConnectionKeyNotFound)?
+        } else {
+            connection
+        };
+        let resolved = Arc::new(Resolved {
+            connection,
+            credentials,
+        });
+        self.connection_cache.put(resolved.clone());
+        Ok(resolved)
+    }
+
+    /// After an upstream 401 on an OAuth connection: refresh unless someone already did, then resolve again.
+    pub async fn refresh_after_unauthorized(
+        &self,
+        principal: &Principal,
+        resolved: &Resolved,
+    ) -> Result<Arc<Resolved>, BrokerError> {
+        let c = &resolved.connection;
+        self.connection_cache.invalidate(&c.id);
+        self.refresh(
+            c,
+            Need::Stale {
+                seen: c.oauth_expires_at,
+            },
+        )
+        .await?;
+        self.resolve_connection_key(principal, c.key.as_str()).await
+    }
+
+    pub fn forget_cached_connection(&self, connection_id: &str) {
+        self.connection_cache.invalidate(connection_id);
+    }
+
+    /// Builds the upstream request for `resolved`: URL on the platform's host, caller headers cleaned,
+    /// credentials injected.
+    pub fn prepare_passthrough(
+        &self,
+        resolved: Arc<Resolved>,
+        path: &str,
+        query: Option<&str>,
+        inbound: &HeaderMap,
+    ) -> Result<Prepared, BrokerError> {
+        let connection = &resolved.connection;
+        let platform = self.platform(&connection.platform)?;
+        let base = platform.base_url_for(&connection.fields).map_err(|e| {
+            BrokerError::InvalidInput(format!("the connection's base URL cannot be built: {e}"))
+        })?;
+        let mut vars = connection.fields.clone();
+        vars.extend(
+            resolved
+                .credentials
+                .values()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        let injection = platform.injection().render(&vars).map_err(|e| {
+            BrokerError::InvalidInput(format!("the connection's credentials are incomplete: {e}"))
+        });
+        for value in vars.values_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+        let injection = injection?;
+        let mut query_string = query.map(str::to_owned);
+        if !injection.query().is_empty() {
+            let extra: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(
+                    injection
+                        .query()
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                )
+                .finish();
+            query_string = Some(match query_string.filter(|q| !q.is_empty()) {
+                Some(q) => format!("{q}&{extra}"),
+                None => extra,
+            });
+        }
+        let url =
+            target::upstream_url(&base, path, query_string.as_deref(), platform.is_internal())
+                .map_err(|e| match e {
+                    target::TargetError::Forbidden(_) => BrokerError::EgressRefused(e.to_string()),
+                    other => BrokerError::InvalidPath(other.to_string()),
+                })?;
+        let mut headers = headers::upstream_request_headers(inbound);
+        for (name, value) in injection.headers() {
+            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                BrokerError::InvalidInput("the catalog injects an invalid header name".into())
+            })?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                BrokerError::InvalidInput("a credential cannot be sent as a header".into())
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        if let Some(basic) = injection.basic() {
+            use base64::Engine;
+            let token = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", basic.username, basic.password));
+            let mut value = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| {
+                BrokerError::InvalidInput("a credential cannot be sent as a header".into())
+            })?;
+            value.set_sensitive(true);
+            headers.insert(http::header::AUTHORIZATION, value);
+        }
+        Ok(Prepared {
+            internal: platform.is_internal(),
+            platform_name: platform.name().to_owned(),
+            resolved,
+            url,
+            headers,
+        })
+    }
+
+    /// Sends a prepared request with a streaming body; resolves when the upstream's headers arrive.
+    pub async fn send_passthrough(
+        &self,
+        prepared: &Prepared,
+        method: Method,
+        content_length: Option<u64>,
+        body: Option<reqwest::Body>,
+    ) -> Result<reqwest::Response, BrokerError> {
+        let client = if prepared.internal {
+            &self.proxy_clients.internal
+        } else {
+            &self.proxy_clients.public
+        };
+        let mut request = client
+            .request(method, prepared.url.clone())
+            .headers(prepared.headers.clone());
+        if let Some(len) = content_length {
+            request = request.header(http::header::CONTENT_LENGTH, len);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let platform = &prepared.platform_name;
+        match tokio::time::timeout(
+            self.proxy_clients.settings.first_byte_timeout,
+            request.send(),
+        )
+        .await
+        {
+            Err(_) => Err(BrokerError::UpstreamTimeout {
+                platform: platform.clone(),
+            }),
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => {
+                let refused = std::error::Error::source(&e)
+                    .map(|s| s.to_string().contains("passthrough may not reach"))
+                    .unwrap_or(false)
+                    || format!("{e:?}").contains("EgressRefused");
+                let timed_out = e.is_timeout();
+                tracing::warn!(platform = %platform, error = ?e.without_url(), "upstream request failed");
+
+                if refused {
+                    Err(BrokerError::EgressRefused(format!(
+                        "{}'s address is not allowed",
+                        prepared.url.host_str().unwrap_or("")
+                    )))
+                } else if timed_out {
+                    Err(BrokerError::UpstreamTimeout {
+                        platform: platform.clone(),
+                    })
+                } else {
+                    Err(BrokerError::UpstreamUnreachable {
+                        platform: platform.clone(),
+                    })
+                }
+            }
+        }
+    }
+
+    pub fn proxy_settings(&self) -> &ProxySettings {
+        &self.proxy_clients.settings
+    }
+}

@@ -1,0 +1,454 @@
+//! Passthrough against a local upstream: methods, streaming, header hygiene, egress refusals, timeouts,
+//! upstream errors, and OAuth 401 → refresh → retry.
+
+mod support;
+
+use std::io::{Read, Write};
+
+use serde_json::{json, Value};
+use support::fake_platform::GOOD_KEY;
+use support::{assert_error, spawn_app_with_fake_platform, TestApp};
+
+async fn connection_key(app: &TestApp) -> String {
+    let r = app
+        .import_connection(
+            &app.test_key,
+            json!({"platform": "acme", "identity": "user_p", "identityType": "user",
+            "authFormData": {"apiKey": GOOD_KEY}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.expect("json")["key"]
+        .as_str()
+        .expect("key")
+        .to_owned()
+}
+
+fn pass(app: &TestApp, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+    app.client
+        .request(method, app.url(&format!("/v1/passthrough{path}")))
+        .header("x-pica-secret", &app.test_key)
+        .header("x-pica-connection-key", key)
+}
+
+#[tokio::test]
+async fn every_method_reaches_the_platform_with_credentials_injected_and_our_headers_stripped() {
+    let (app, _fake) = spawn_app_with_fake_platform().await;
+    let key = connection_key(&app).await;
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::PATCH,
+        reqwest::Method::DELETE,
+    ] {
+        let body = if method == reqwest::Method::GET {
+            String::new()
+        } else {
+            r#"{"hello":"world"}"#.to_owned()
+        };
+        let r = pass(&app, method.clone(), "/echo/users/me?limit=5&q=a+b", &key)
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer caller-token")
+            .header("cookie", "session=abc")
+            .header("x-keyway-secret", &app.test_key)
+            .header("x-custom", "kept")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200, "{method}");
+        assert!(r.headers().get("x-request-id").is_some());
+        let echo: Value = r.json().await.expect("json");
+        assert_eq!(echo["method"], method.as_str());
+        assert_eq!(echo["path"], "/echo/users/me");
+        assert_eq!(echo["query"], "limit=5&q=a+b");
+        assert_eq!(echo["bodyLen"], body.len());
+        let headers = echo["headers"].as_object().expect("headers");
+        assert_eq!(headers["x-api-key"], GOOD_KEY, "credential injected");
+        assert_eq!(headers["x-custom"], "kept");
+        for gone in [
+            "authorization",
+            "cookie",
+            "x-pica-secret",
+            "x-pica-connection-key",
+            "x-keyway-secret",
+        ] {
+            assert!(!headers.contains_key(gone), "{gone} went upstream");
+        }
+        assert!(
+            !echo.to_string().contains(&app.test_key),
+            "the secret key never goes upstream"
+        );
+    }
+    let alias = app
+        .client
+        .get(app.url("/v1/passthrough/echo"))
+        .header("x-keyway-secret", &app.test_key)
+        .header("x-keyway-connection-key", &key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(alias.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn upstream_status_headers_and_content_type_come_back_untouched() {
+    let (app, _fake) = spawn_app_with_fake_platform().await;
+    let key = connection_key(&app).await;
+    let csv = pass(&app, reqwest::Method::GET, "/csv", &key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(csv.headers()["x-upstream"], "yes");
+    assert_eq!(csv.text().await.expect("text"), "a,b\n1,2\n");
+    for code in [400u16, 404, 422, 429, 500, 503] {
+        let r = pass(&app, reqwest::Method::GET, &format!("/status/{code}"), &key)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status().as_u16(), code);
+        assert_eq!(
+            r.text().await.expect("body"),
+            r#"{"error":"upstream says no"}"#,
+            "upstream body, not ours"
+        );
+    }
+    let redirect = pass(&app, reqwest::Method::GET, "/redirect", &key);
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = no_follow
+        .execute(redirect.build().expect("req"))
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 302, "redirects are returned, never followed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_stream_both_ways() {
+    let (app, _fake) = spawn_app_with_fake_platform().await;
+    let key = connection_key(&app).await;
+    let down = pass(&app, reqwest::Method::GET, "/big/64", &key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(down.status(), 200);
+    let mut total = 0usize;
+    let mut stream = down.bytes_stream();
+    use futures_util::StreamExt;
+    while let Some(chunk) = stream.next().await {
+        total += chunk.expect("chunk").len();
+    }
+    assert_eq!(total, 64 * 1024 * 1024);
+
+    let chunk = bytes::Bytes::from(vec![7u8; 256 * 1024]);
+    let upload =
+        futures_util::stream::iter((0..128).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let r = pass(&app, reqwest::Method::POST, "/upload", &key)
+        .body(reqwest::Body::wrap_stream(upload))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["received"],
+        128 * 256 * 1024
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn missing_unknown_and_foreign_connection_keys_are_refused() {
+    let (app, fake) = spawn_app_with_fake_platform().await;
+    let key = connection_key(&app).await;
+    let before = fake.calls();
+    let none = app
+        .client
+        .get(app.url("/v1/passthrough/echo"))
+        .header("x-pica-secret", &app.test_key)
+        .send()
+        .await
+        .expect("r");
+    assert_error(none, 400, "missing_connection_key").await;
+    let unknown = pass(
+        &app,
+        reqwest::Method::GET,
+        "/echo",
+        "test::acme::default::00000000000000000000000000000000|x",
+    )
+    .send()
+    .await
+    .expect("r");
+    assert_error(unknown, 404, "not_found").await;
+    let other_env = app
+        .client
+        .get(app.url("/v1/passthrough/echo"))
+        .header("x-pica-secret", &app.live_key)
+        .header("x-pica-connection-key", &key)
+        .send()
+        .await
+        .expect("r");
+    assert_error(other_env, 404, "not_found").await;
+    let no_secret = app
+        .client
+        .get(app.url("/v1/passthrough/echo"))
+        .header("x-pica-connection-key", &key)
+        .send()
+        .await
+        .expect("r");
+    assert_error(no_secret, 401, "unauthorized").await;
+    let conflicting = pass(&app, reqwest::Method::GET, "/echo", &key)
+        .header("x-keyway-connection-key", "other")
+        .send()
+        .await
+        .expect("r");
+    assert_error(conflicting, 400, "conflicting_headers").await;
+    let action = pass(&app, reqwest::Method::GET, "/echo", &key)
+        .header("x-pica-action-id", "nonsense")
+        .send()
+        .await
+        .expect("r");
+    assert_error(action, 400, "invalid_action_id").await;
+    let action = pass(&app, reqwest::Method::GET, "/echo", &key)
+        .header(
+            "x-pica-action-id",
+            "conn_mod_def::F_JeCYGuzvg::yAM6bqGdRdm91ZbYejlbEA",
+        )
+        .send()
+        .await
+        .expect("r");
+    assert_error(action, 400, "unknown_action").await;
+    // A deleted connection stops working at once on this node.
+    let id = app
+        .list_connections("")
+        .await
+        .json::<Value>()
+        .await
+        .expect("json")["rows"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        pass(&app, reqwest::Method::GET, "/echo", &key)
+            .send()
+            .await
+            .expect("r")
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.delete_connection(&id, &app.test_key).await.status(),
+        200
+    );
+    assert_error(
+        pass(&app, reqwest::Method::GET, "/echo", &key)
+            .send()
+            .await
+            .expect("r"),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        fake.calls(),
+        before + 1,
+        "refused requests never reached the upstream"
+    );
+    app.stop().await;
+}
+
+/// Sends a request line as-is (clients normalise `..` and friends away).
+fn raw_get(app: &TestApp, path: &str, key: &str) -> u16 {
+    let mut stream = std::net::TcpStream::connect(app.addr).expect("connect");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nx-pica-secret: {}\r\nx-pica-connection-key: {}\r\nConnection: close\r\n\r\n",
+        app.addr, app.test_key, key
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn crafted_paths_never_leave_the_platform() {
+    let (app, fake) = spawn_app_with_fake_platform().await;
+    let key = connection_key(&app).await;
+    let before = fake.calls();
+    let crafted = [
+        "/v1/passthrough//evil.com/x",
+        "/v1/passthrough/..",
+        "/v1/passthrough/../admin",
+        "/v1/passthrough/echo/../../x",
+        "/v1/passthrough/%2e%2e/x",
+        "/v1/passthrough/.%2E/x",
+        "/v1/passthrough/%2E./x",
+        "/v1/passthrough/./echo",
+        "/v1/passthrough/echo%2f..%2fadmin",
+        "/v1/passthrough/echo%2Fx",
+        "/v1/passthrough/echo%5cx",
+        "/v1/passthrough/echo\\x",
+        "/v1/passthrough/echo%00",
+        "/v1/passthrough/echo%0d%0aHost:%20evil.com",
+        "/v1/passthrough/%252e%252e/x",
+        "/v1/passthrough/echo/%2e",
+        "/v1/passthrough/echo//x",
+        "/v1/passthrough/echo%09x",
+        "/v1/passthrough/echo/%2E%2E/%2E%2E/etc/passwd",
+        "/v1/passthrough/echo/.%2e/.%2e/",
+    ];
+    for path in crafted {
+        let status = tokio::task::block_in_place(|| raw_get(&app, path, &key));
+        assert!(status == 400 || status == 404, "{path} answered {status}");
+    }
+    assert_eq!(fake.calls(), before, "no crafted path reached the upstream");
+    // A harmless look-alike still works.
+    let ok = pass(&app, reqwest::Method::GET, "/echo/a.b/..c/%40user", &key)
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.json::<Value>().await.expect("json")["path"],
+        "/echo/a.b/..c/%40user"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeouts_and_unreachable_upstreams_are_clear_json_errors() {
+    let fake = support::fake_platform::FakePlatform::start().await;
+    let db = keyway_testkit::fresh_database().await;
+    let catalog = db.dir.path().join("catalog");
+    fake.write_catalog(&catalog);
+    let config = keyway::config::Config {
+        catalog_dir: Some(catalog),
+        passthrough_first_byte_timeout_seconds: 1,
+        passthrough_idle_timeout_seconds: 1,
+        ..support::test_config(&db)
+    };
+    let app = support::spawn_with(db, config).await;
+    let key = connection_key(&app).await;
+    let slow = pass(&app, reqwest::Method::GET, "/slow", &key)
+        .send()
+        .await
+        .expect("r");
+    let body = assert_error(slow, 504, "upstream_timeout").await;
+    assert!(body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Acme CRM")));
+
+    // A body that stalls mid-way is cut off after the idle timeout (the status was already sent).
+    let stall = pass(&app, reqwest::Method::GET, "/stall", &key)
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(stall.status(), 200);
+    let started = std::time::Instant::now();
+    assert!(
+        stall.bytes().await.is_err(),
+        "the stalled body ends in an error"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_oauth_401_refreshes_once_and_retries() {
+    let (app, fake) = support::spawn_app_with_fake_oauth().await;
+    let r = app
+        .patch_integration(&app.test_key, "oauthco", json!({"enabled": true,
+            "oauthApp": {"clientId": support::fake_oauth::CLIENT_ID, "clientSecret": support::fake_oauth::CLIENT_SECRET}}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let imported = app
+        .import_connection(&app.test_key, json!({"platform": "oauthco", "identity": "u", "identityType": "user",
+            "authFormData": {"accessToken": "at_unknown_to_the_provider", "refreshToken": "rt_unknown", "expiresIn": "3600"}}))
+        .await;
+    // The provider does not know that token: the connect-time check refuses it.
+    assert_error(imported, 422, "credentials_rejected").await;
+
+    // Connect properly, then revoke the access token at the provider behind Keyway's back.
+    let token = app.session_for("u").await;
+    let start: Value = app
+        .client
+        .post(app.url("/v1/authkit/oauth/start"))
+        .bearer_auth(&token)
+        .json(&json!({"platform": "oauthco"}))
+        .send()
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("json");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("c");
+    let to_callback = http
+        .get(start["authorizeUrl"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("authorize");
+    let callback = to_callback.headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_owned();
+    let page = http
+        .get(&callback)
+        .send()
+        .await
+        .expect("callback")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Connected"), "{page}");
+    let key = app
+        .list_connections("identity=u")
+        .await
+        .json::<Value>()
+        .await
+        .expect("json")["rows"][0]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    assert_eq!(
+        pass(&app, reqwest::Method::GET, "/me", &key)
+            .send()
+            .await
+            .expect("r")
+            .status(),
+        200
+    );
+    fake.revoke_access_tokens();
+    let retried = pass(&app, reqwest::Method::GET, "/me", &key)
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(retried.status(), 200, "refreshed once and retried");
+    assert_eq!(fake.refresh_calls(), 1);
+    // A POST with a body is not retried: the 401 comes back as it is.
+    fake.revoke_access_tokens();
+    let post = pass(&app, reqwest::Method::POST, "/me", &key)
+        .body("{}")
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(
+        post.status(),
+        405,
+        "the fake only has GET /me; the point is no retry happened"
+    );
+    assert_eq!(fake.refresh_calls(), 1);
+    app.stop().await;
+}

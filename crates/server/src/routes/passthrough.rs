@@ -1,0 +1,146 @@
+//! `/v1/passthrough/{path}` (pica-compat §10): the caller's request, streamed to the connection's platform
+//! with its credentials injected, and the platform's answer streamed back — status, headers (content-type
+//! included, hop-by-hop removed) and body untouched, plus our request id.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::Extension;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use keyway_broker::proxy::headers::downstream_response_headers;
+
+use crate::auth::{header_pair, SecretKeyAuth};
+use crate::error::ApiError;
+use crate::request_id::{KeepBody, RequestId};
+use crate::AppState;
+
+pub const PREFIX: &str = "/v1/passthrough";
+const PICA_CONNECTION_KEY: &str = "x-pica-connection-key";
+const KEYWAY_CONNECTION_KEY: &str = "x-keyway-connection-key";
+const PICA_ACTION_ID: &str = "x-pica-action-id";
+const KEYWAY_ACTION_ID: &str = "x-keyway-action-id";
+
+/// Call the platform's API as the connection (any of GET, POST, PUT, PATCH, DELETE).
+#[utoipa::path(get, path = "/v1/passthrough/{path}", tag = "passthrough",
+    security(("secretKey" = [])),
+    params(
+        ("path" = String, Path, description = "The platform API's own path, e.g. users/me/profile"),
+        ("x-pica-connection-key" = String, Header, description = "The connection's key (or x-keyway-connection-key)"),
+        ("x-pica-action-id" = Option<String>, Header, description = "conn_mod_def::… (or x-keyway-action-id)")),
+    responses(
+        (status = 200, description = "The platform's response, streamed: any status, its headers and body"),
+        (status = 400, description = "Missing connection key, bad path, unknown action", body = crate::error::ErrorResponse),
+        (status = 401, body = crate::error::ErrorResponse),
+        (status = 403, description = "Egress refused", body = crate::error::ErrorResponse),
+        (status = 404, description = "Unknown connection key", body = crate::error::ErrorResponse),
+        (status = 409, description = "The connection must be reconnected", body = crate::error::ErrorResponse),
+        (status = 502, body = crate::error::ErrorResponse),
+        (status = 504, body = crate::error::ErrorResponse)))]
+pub async fn forward(
+    State(state): State<AppState>,
+    SecretKeyAuth(principal): SecretKeyAuth,
+    Extension(request_id): Extension<RequestId>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let path = match uri.path().strip_prefix(PREFIX) {
+        Some("") | None => "/",
+        Some(p) => p,
+    };
+    let key =
+        header_pair(&headers, PICA_CONNECTION_KEY, KEYWAY_CONNECTION_KEY)?.ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_connection_key",
+                "Connection header not found: send the connection's key in x-pica-connection-key",
+            )
+        })?;
+    if let Some(action) = header_pair(&headers, PICA_ACTION_ID, KEYWAY_ACTION_ID)? {
+        state
+            .broker
+            .check_passthrough_action(&principal, &key, &action, method.as_str(), path)?;
+    }
+    let broker = &state.broker;
+    let resolved = broker.resolve_connection_key(&principal, &key).await?;
+    let prepared = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
+
+    let content_length = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let chunked = headers.contains_key(axum::http::header::TRANSFER_ENCODING);
+    let bodiless = !chunked && content_length.unwrap_or(0) == 0;
+    let idle = broker.proxy_settings().idle_timeout;
+    let upload = (!bodiless)
+        .then(|| reqwest::Body::wrap_stream(idle_limited(body.into_data_stream(), idle)));
+    let mut upstream = broker
+        .send_passthrough(&prepared, method.clone(), content_length, upload)
+        .await?;
+
+    let oauth = prepared.connection().oauth_expires_at.is_some();
+    if upstream.status() == StatusCode::UNAUTHORIZED && bodiless && oauth {
+        // Maybe the token was revoked early or expired: refresh once and retry; else return the 401.
+        if let Ok(resolved) = broker
+            .refresh_after_unauthorized(&principal, &prepared.resolved)
+            .await
+        {
+            let retry = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
+            upstream = broker
+                .send_passthrough(&retry, method.clone(), None, None)
+                .await?;
+        }
+    }
+
+    let status = upstream.status();
+    let mut out_headers = downstream_response_headers(upstream.headers());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&request_id.0) {
+        out_headers.insert(crate::request_id::HEADER, v);
+    }
+    tracing::info!(
+        connection = %prepared.connection().id,
+        platform = %prepared.connection().platform,
+        upstream_status = status.as_u16(),
+        first_byte_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "passthrough"
+    );
+    let mut response = Response::new(Body::from_stream(idle_limited(
+        upstream.bytes_stream(),
+        idle,
+    )));
+    *response.status_mut() = status;
+    *response.headers_mut() = out_headers;
+    response.extensions_mut().insert(KeepBody);
+    Ok(response)
+}
+
+/// Ends a body stream with an error when no chunk arrives for `idle`; stops after the first error.
+fn idle_limited<S, E>(
+    stream: S,
+    idle: Duration,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    futures_util::stream::unfold(Some(Box::pin(stream)), move |state| async move {
+        let mut stream = state?;
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(stream))),
+            Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), None)),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "body stalled",
+                )),
+                None,
+            )),
+        }
+    })
+}
