@@ -12,6 +12,7 @@ pub mod integrations;
 pub mod keys;
 pub mod oauth;
 pub mod proxy;
+pub mod request_log;
 pub mod sealing;
 pub mod upstream;
 
@@ -42,6 +43,7 @@ pub struct Broker {
         Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     connection_cache: Arc<proxy::cache::ConnectionCache>,
     proxy_clients: proxy::Clients,
+    pub request_log: request_log::RequestLogger,
 }
 
 impl Broker {
@@ -63,6 +65,7 @@ impl Broker {
         let hasher = Arc::new(sealer.secret_key_hasher().await?);
         let keys = SecretKeys::new(store.clone(), hasher.clone());
         let first_start = bootstrap::ensure_default_project(&store, &keys).await?;
+        let request_log = request_log::RequestLogger::start(store.clone());
         let broker = Self {
             store,
             sealer,
@@ -73,6 +76,7 @@ impl Broker {
             node_id: format!("node_{}", keyway_crypto::random::hex::<8>()),
             refresh_locks: Arc::default(),
             connection_cache: Arc::default(),
+            request_log,
             proxy_clients: proxy::Clients::new(proxy::ProxySettings::default()),
         };
         Ok((broker, first_start))

@@ -13,7 +13,7 @@ use include_dir::{include_dir, Dir};
 use crate::check::Problem;
 use crate::logo::{self, Logo};
 
-static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../catalog");
+pub(crate) static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../catalog");
 
 /// How built-in file paths are shown in problems: as in the repository.
 const BUILTIN_ROOT: &str = "catalog";

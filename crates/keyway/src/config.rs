@@ -57,12 +57,20 @@ pub struct Config {
     /// Extra platform definitions (`platforms/*.toml`, `logos/`) that add to or override the built-in catalog.
     #[serde(default)]
     pub catalog_dir: Option<PathBuf>,
+    /// Requests per second per secret key on this node (burst twice that); 0 = unlimited.
+    #[serde(default)]
+    pub rate_limit_per_second: u32,
+    /// Days of passthrough request log to keep.
+    #[serde(default = "default_request_log_retention_days")]
+    pub request_log_retention_days: u32,
     /// How often each node sweeps for OAuth tokens to refresh ahead of expiry (0 turns the sweep off).
     #[serde(default = "default_refresh_sweep_seconds")]
     pub refresh_sweep_seconds: u64,
 }
 
-const ENV_KEYS: [&str; 17] = [
+const ENV_KEYS: [&str; 19] = [
+    "rate_limit_per_second",
+    "request_log_retention_days",
     "passthrough_connect_timeout_seconds",
     "passthrough_first_byte_timeout_seconds",
     "passthrough_idle_timeout_seconds",
@@ -112,6 +120,9 @@ fn default_passthrough_max_body_bytes() -> usize {
 fn default_database_max_connections() -> u32 {
     10
 }
+fn default_request_log_retention_days() -> u32 {
+    30
+}
 fn default_refresh_sweep_seconds() -> u64 {
     60
 }
@@ -139,6 +150,8 @@ impl Default for Config {
             shutdown_grace_seconds: default_shutdown_grace_seconds(),
             catalog_dir: None,
             refresh_sweep_seconds: default_refresh_sweep_seconds(),
+            request_log_retention_days: default_request_log_retention_days(),
+            rate_limit_per_second: 0,
         }
     }
 }

@@ -21,6 +21,7 @@ pub struct Application {
     pub first_start: Option<FirstStart>,
     grace: Duration,
     sweep_interval: Option<Duration>,
+    log_retention_days: u32,
 }
 
 /// Loads the keyring, opens the store (migrating it) and runs the broker's start-up checks.
@@ -94,6 +95,7 @@ impl Application {
                 public_url: config.public_url_for(listener.local_addr()?)?,
                 max_body_bytes: config.max_body_bytes,
                 passthrough_max_body_bytes: config.passthrough_max_body_bytes,
+                rate_limit_per_second: config.rate_limit_per_second,
             },
         );
         Ok(Self {
@@ -102,6 +104,7 @@ impl Application {
             broker,
             first_start,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
+            log_retention_days: config.request_log_retention_days,
             sweep_interval: (config.refresh_sweep_seconds > 0)
                 .then(|| Duration::from_secs(config.refresh_sweep_seconds)),
         })
@@ -118,6 +121,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+        let retention = tokio::spawn(keyway_broker::request_log::run_retention(
+            self.broker.store.clone(),
+            self.log_retention_days,
+            stopping_rx.clone(),
+        ));
         let sweep = self.sweep_interval.map(|interval| {
             let settings = keyway_broker::oauth::sweep::SweepSettings {
                 interval,
@@ -150,6 +158,8 @@ impl Application {
         if let Some(sweep) = sweep {
             sweep.abort();
         }
+        retention.abort();
+        self.broker.request_log.flush().await;
         self.broker.store.close().await;
         Ok(())
     }

@@ -204,3 +204,55 @@ async fn the_served_openapi_document_matches_the_committed_copy() {
     assert!(served["components"]["securitySchemes"]["secretKey"].is_object());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_secret_key_over_its_rate_limit_gets_429_with_retry_after() {
+    let db = keyway_testkit::fresh_database().await;
+    let config = keyway::config::Config {
+        rate_limit_per_second: 2,
+        ..support::test_config(&db)
+    };
+    let app = support::spawn_with(db, config).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = app.list_connections("").await;
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            assert!(r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1)));
+            assert_error(r, 429, "rate_limited").await;
+        }
+    }
+    assert_eq!(
+        &statuses[..4],
+        [200, 200, 200, 200],
+        "a burst of twice the rate passes"
+    );
+    assert!(statuses[4..].contains(&429), "{statuses:?}");
+    // Another key has its own bucket.
+    assert_eq!(
+        app.list_connections_with("", &app.live_key).await.status(),
+        200
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_json_body_is_a_413_in_the_error_shape() {
+    let app = spawn_app().await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let r = app
+        .client
+        .post(app.url("/v1/vault/connections"))
+        .header("x-pica-secret", &app.test_key)
+        .header("content-type", "application/json")
+        .body(format!("{{\"platform\":\"{big}\"}}"))
+        .send()
+        .await
+        .expect("request");
+    assert_error(r, 413, "payload_too_large").await;
+    app.stop().await;
+}

@@ -452,3 +452,73 @@ async fn an_oauth_401_refreshes_once_and_retries() {
     assert_eq!(fake.refresh_calls(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn requests_are_logged_without_query_values_bodies_or_secrets() {
+    let (app, _fake) = spawn_app_with_fake_platform().await;
+    let key = connection_key(&app).await;
+    let r = pass(
+        &app,
+        reqwest::Method::POST,
+        "/echo/items?token=supersecretvalue&page=2",
+        &key,
+    )
+    .body("x".repeat(1000))
+    .send()
+    .await
+    .expect("r");
+    assert_eq!(r.status(), 200);
+    let body = r.bytes().await.expect("body");
+    assert_eq!(
+        pass(&app, reqwest::Method::GET, "/status/404", &key)
+            .send()
+            .await
+            .expect("r")
+            .status(),
+        404
+    );
+    app.broker.request_log.flush().await;
+
+    let logs: Value = app
+        .get_with("/v1/logs?limit=10", &app.test_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(logs["total"], 2, "{logs}");
+    let newest = &logs["rows"][0];
+    assert_eq!(newest["status"], 404);
+    let post = &logs["rows"][1];
+    assert_eq!(post["method"], "POST");
+    assert_eq!(post["path"], "/echo/items?token=&page=");
+    assert_eq!(post["platform"], "acme");
+    assert_eq!(post["connectionKey"], key);
+    assert_eq!(post["bytesIn"], 1000);
+    assert_eq!(post["bytesOut"], body.len());
+    assert!(post["requestId"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("req_")));
+    let text = logs.to_string();
+    assert!(!text.contains("supersecretvalue") && !text.contains(GOOD_KEY));
+    let filtered: Value = app
+        .get_with("/v1/logs?status=404", &app.test_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(filtered["total"], 1);
+    let live: Value = app
+        .get_with("/v1/logs", &app.live_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(live["total"], 0);
+    assert_error(
+        app.get_with("/v1/logs?body=1", &app.test_key).await,
+        400,
+        "unknown_parameter",
+    )
+    .await;
+    app.stop().await;
+}

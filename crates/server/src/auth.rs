@@ -24,7 +24,17 @@ impl FromRequestParts<AppState> for SecretKeyAuth {
     ) -> Result<Self, Self::Rejection> {
         let presented = header_pair(&parts.headers, PICA_SECRET, KEYWAY_SECRET)?;
         match state.broker.keys.authenticate(presented.as_deref()).await {
-            Ok(Ok(principal)) => Ok(Self(principal)),
+            Ok(Ok(principal)) => match state.rate_limiter.check(principal.key_id.as_str()) {
+                Ok(()) => Ok(Self(principal)),
+                Err(wait) => Err(ApiError {
+                    retry_after: Some(wait),
+                    ..ApiError::new(
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        format!("Too many requests for this secret key; retry after {wait} s"),
+                    )
+                }),
+            },
             Ok(Err(reason)) => {
                 tracing::info!(%reason, "secret key refused");
                 Err(ApiError::unauthorized())

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub message: String,
     /// Structured detail for validation errors, e.g. `{"fields":{"apiKey":"…"}}`.
     pub details: Option<serde_json::Value>,
+    /// Seconds to wait before retrying (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 /// Carried in response extensions until the request id is known.
@@ -50,6 +52,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -104,6 +107,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         response.extensions_mut().insert(ErrorBody {
             code: self.code,
             message: self.message,

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod list;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 
@@ -22,6 +23,7 @@ pub struct AppState {
     pub broker: Broker,
     pub metrics: Arc<metrics::Metrics>,
     pub settings: Arc<ServerSettings>,
+    pub rate_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Largest request body a passthrough may stream upstream, in bytes.
     pub passthrough_max_body_bytes: usize,
+    /// Requests per second per secret key (burst twice that); 0 = unlimited.
+    pub rate_limit_per_second: u32,
 }
 
 impl AppState {
@@ -39,6 +43,7 @@ impl AppState {
         Self {
             broker,
             metrics: Arc::new(metrics::Metrics::new()),
+            rate_limiter: Arc::new(rate_limit::RateLimiter::new(settings.rate_limit_per_second)),
             settings: Arc::new(settings),
         }
     }

@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{authkit, connectors, integrations, oauth, ops, passthrough, session, vault};
+use crate::routes::{
+    authkit, connectors, integrations, logs, oauth, ops, passthrough, session, vault,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +25,7 @@ use crate::routes::{authkit, connectors, integrations, oauth, ops, passthrough, 
         connectors::list,
         integrations::list, integrations::update,
         passthrough::forward,
+        logs::list,
     ),
     components(schemas(crate::error::ErrorResponse)),
     modifiers(&SecretKeyScheme),
@@ -32,6 +35,7 @@ use crate::routes::{authkit, connectors, integrations, oauth, ops, passthrough, 
         (name = "authkit", description = "AuthKit tokens for the connect modal (secret key)"),
         (name = "authkit session", description = "What the connect modal does with an AuthKit session token"),
         (name = "catalog", description = "Platforms Keyway can connect"),
+        (name = "logs", description = "Passthrough request log"),
         (name = "passthrough", description = "Call a platform's API as a connection"),
         (name = "integrations", description = "Per-environment integration settings: AuthKit visibility, your OAuth apps"),
     )

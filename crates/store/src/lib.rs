@@ -12,6 +12,7 @@ pub mod integrations;
 pub mod master_keys;
 pub mod oauth;
 pub mod projects;
+pub mod request_logs;
 pub mod schema;
 pub mod sealed;
 pub mod secret_keys;

@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod docs;
 pub mod integrations;
 pub mod logos;
+pub mod logs;
 pub mod modal;
 pub mod oauth;
 pub mod ops;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/authkit", post(authkit::create_token))
         .route("/v1/users/flags", get(authkit::user_flags))
         .route("/v1/available-connectors", get(connectors::list))
+        .route("/v1/logs", get(logs::list))
         .route("/v1/integrations", get(integrations::list))
         .route("/v1/integrations/{platform}", patch(integrations::update));
     let authkit_session = Router::new()

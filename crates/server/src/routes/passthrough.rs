@@ -13,6 +13,15 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use keyway_broker::proxy::headers::downstream_response_headers;
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use keyway_broker::request_log::RequestLogger;
+use keyway_core::timestamp::Timestamp;
+use keyway_store::request_logs::RequestLog;
+
 use crate::auth::{header_pair, SecretKeyAuth};
 use crate::error::ApiError;
 use crate::request_id::{KeepBody, RequestId};
@@ -77,11 +86,48 @@ pub async fn forward(
     let chunked = headers.contains_key(axum::http::header::TRANSFER_ENCODING);
     let bodiless = !chunked && content_length.unwrap_or(0) == 0;
     let idle = broker.proxy_settings().idle_timeout;
-    let upload = (!bodiless)
-        .then(|| reqwest::Body::wrap_stream(idle_limited(body.into_data_stream(), idle)));
-    let mut upstream = broker
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    let counted_in = bytes_in.clone();
+    let upload = (!bodiless).then(|| {
+        let counted = body.into_data_stream().inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                counted_in.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            }
+        });
+        reqwest::Body::wrap_stream(idle_limited(counted, idle))
+    });
+    let action_id = header_pair(&headers, PICA_ACTION_ID, KEYWAY_ACTION_ID)?;
+    let entry = |status: u16| RequestLog {
+        id: format!("log_{}", uuid::Uuid::now_v7().simple()),
+        project_id: principal.project_id.clone(),
+        environment: principal.environment,
+        request_id: request_id.0.clone(),
+        connection_id: prepared.connection().id.clone(),
+        connection_key: prepared.connection().key.to_string(),
+        platform: prepared.connection().platform.clone(),
+        action_id: action_id.clone(),
+        method: method.as_str().to_owned(),
+        path: loggable_path(path, uri.query()),
+        status,
+        latency_ms: 0,
+        bytes_in: 0,
+        bytes_out: 0,
+        created_at: Timestamp::now(),
+    };
+    let mut upstream = match broker
         .send_passthrough(&prepared, method.clone(), content_length, upload)
-        .await?;
+        .await
+    {
+        Ok(response) => response,
+        Err(e) => {
+            let error = ApiError::from(e);
+            let mut failed = entry(error.status.as_u16());
+            failed.latency_ms = started.elapsed().as_millis() as i64;
+            failed.bytes_in = bytes_in.load(Ordering::Relaxed) as i64;
+            broker.request_log.record(failed);
+            return Err(error);
+        }
+    };
 
     let oauth = prepared.connection().oauth_expires_at.is_some();
     if upstream.status() == StatusCode::UNAUTHORIZED && bodiless && oauth {
@@ -109,10 +155,15 @@ pub async fn forward(
         first_byte_ms = started.elapsed().as_secs_f64() * 1000.0,
         "passthrough"
     );
-    let mut response = Response::new(Body::from_stream(idle_limited(
-        upstream.bytes_stream(),
-        idle,
-    )));
+    let logged = LoggedBody {
+        inner: Box::pin(idle_limited(upstream.bytes_stream(), idle)),
+        bytes_out: 0,
+        bytes_in,
+        started,
+        entry: Some(entry(status.as_u16())),
+        logger: broker.request_log.clone(),
+    };
+    let mut response = Response::new(Body::from_stream(logged));
     *response.status_mut() = status;
     *response.headers_mut() = out_headers;
     response.extensions_mut().insert(KeepBody);
@@ -143,4 +194,51 @@ where
             )),
         }
     })
+}
+
+/// The response body on its way out: counts bytes and, when it ends (or the client goes away), records
+/// the request log entry with the final sizes and duration.
+struct LoggedBody {
+    inner: Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>,
+    bytes_out: u64,
+    bytes_in: Arc<AtomicU64>,
+    started: Instant,
+    entry: Option<RequestLog>,
+    logger: RequestLogger,
+}
+
+impl Stream for LoggedBody {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &polled {
+            self.bytes_out += chunk.len() as u64;
+        }
+        polled
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        if let Some(mut entry) = self.entry.take() {
+            entry.latency_ms = self.started.elapsed().as_millis() as i64;
+            entry.bytes_in = self.bytes_in.load(Ordering::Relaxed) as i64;
+            entry.bytes_out = self.bytes_out as i64;
+            self.logger.record(entry);
+        }
+    }
+}
+
+/// The path with query parameter names but never their values: `/users?limit=&q=`.
+fn loggable_path(path: &str, query: Option<&str>) -> String {
+    match query.filter(|q| !q.is_empty()) {
+        None => path.to_owned(),
+        Some(q) => {
+            let names: Vec<String> = form_urlencoded::parse(q.as_bytes())
+                .map(|(k, _)| format!("{k}="))
+                .collect();
+            format!("{path}?{}", names.join("&"))
+        }
+    }
 }

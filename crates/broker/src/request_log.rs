@@ -1,0 +1,133 @@
+//! The passthrough request log, off the hot path: handlers hand entries to a bounded channel (never
+//! waiting; a full channel drops the entry and counts it), a writer task inserts them in batches, and a
+//! retention task prunes old entries in bounded chunks.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyway_core::timestamp::Timestamp;
+use keyway_store::request_logs::RequestLog;
+use keyway_store::Store;
+use tokio::sync::{mpsc, oneshot, watch};
+
+const CAPACITY: usize = 10_000;
+const BATCH: usize = 500;
+const LINGER: Duration = Duration::from_millis(250);
+
+enum Message {
+    Entry(Box<RequestLog>),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestLogger {
+    tx: mpsc::Sender<Message>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Message")
+    }
+}
+
+impl RequestLogger {
+    /// Starts the writer task; it ends when every logger clone is gone, after writing what it holds.
+    pub fn start(store: Store) -> Self {
+        let (tx, rx) = mpsc::channel(CAPACITY);
+        tokio::spawn(write_batches(store, rx));
+        Self {
+            tx,
+            dropped: Arc::default(),
+        }
+    }
+
+    /// Queues an entry without waiting.
+    pub fn record(&self, entry: RequestLog) {
+        if self.tx.try_send(Message::Entry(Box::new(entry))).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "request log queue full; entries dropped");
+            }
+        }
+    }
+
+    /// Waits until everything queued so far is written.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+async fn write_batches(store: Store, mut rx: mpsc::Receiver<Message>) {
+    let mut batch: Vec<RequestLog> = Vec::with_capacity(BATCH);
+    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    loop {
+        let next = if batch.is_empty() {
+            rx.recv().await
+        } else {
+            match tokio::time::timeout(LINGER, rx.recv()).await {
+                Ok(m) => m,
+                Err(_) => {
+                    write(&store, &mut batch).await;
+                    continue;
+                }
+            }
+        };
+        match next {
+            None => {
+                write(&store, &mut batch).await;
+                return;
+            }
+            Some(Message::Entry(e)) => batch.push(*e),
+            Some(Message::Flush(done)) => waiters.push(done),
+        }
+        if batch.len() >= BATCH || !waiters.is_empty() {
+            write(&store, &mut batch).await;
+            for w in waiters.drain(..) {
+                let _ = w.send(());
+            }
+        }
+    }
+}
+
+async fn write(store: &Store, batch: &mut Vec<RequestLog>) {
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(e) = store.insert_request_logs(batch).await {
+        tracing::warn!(error = %e, entries = batch.len(), "could not write request log entries");
+    }
+    batch.clear();
+}
+
+/// Prunes entries older than `days` every hour until `stop`.
+pub async fn run_retention(store: Store, days: u32, mut stop: watch::Receiver<bool>) {
+    loop {
+        let before = Timestamp::now().plus_seconds(-i64::from(days) * 86_400);
+        loop {
+            match store.purge_request_logs(before, 10_000).await {
+                Ok(10_000) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "request log retention failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
