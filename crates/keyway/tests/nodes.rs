@@ -1,0 +1,155 @@
+//! Two `keyway serve` processes on one database: 1,000 concurrent passthrough requests on an expired
+//! OAuth connection, split across them, cause exactly one token refresh. Runs on SQLite (two processes,
+//! one file) and on Postgres (KEYWAY_TEST_DATABASE=postgres).
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keyway_crypto::master_key::MasterKey;
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use support::fake_oauth::{FakeOAuth, CLIENT_ID, CLIENT_SECRET};
+
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_node(db_url: &str, data_dir: &std::path::Path, master_key: &str, catalog: &std::path::Path) -> Node {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let child = Command::new(env!("CARGO_BIN_EXE_keyway"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("KEYWAY_DATABASE_URL", db_url)
+        .env("KEYWAY_DATA_DIR", data_dir)
+        .env("KEYWAY_MASTER_KEY", master_key)
+        .env("KEYWAY_CATALOG_DIR", catalog)
+        .env("KEYWAY_REFRESH_SWEEP_SECONDS", "0")
+        .env("KEYWAY_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn keyway");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Node {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() {
+    let fake = FakeOAuth::start().await;
+    let db = keyway_testkit::fresh_database().await;
+    let catalog = db.dir.path().join("catalog");
+    fake.write_catalog(&catalog);
+    let master_key = MasterKey::generate().to_base64().expose_secret().to_owned();
+    // Keys: created on the database before the nodes start.
+    let created = Command::new(env!("CARGO_BIN_EXE_keyway"))
+        .args(["keys", "create", "--env", "test", "--json"])
+        .env_clear()
+        .env("KEYWAY_DATABASE_URL", &db.url)
+        .env("KEYWAY_DATA_DIR", db.dir.path())
+        .env("KEYWAY_MASTER_KEY", &master_key)
+        .env("KEYWAY_CATALOG_DIR", &catalog)
+        .output()
+        .expect("keys create");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let key = serde_json::from_slice::<Value>(&created.stdout).expect("json")["key"].as_str().expect("key").to_owned();
+
+    let (a, b) = tokio::task::spawn_blocking({
+        let (url, dir, master_key, catalog) = (db.url.clone(), db.dir.path().to_path_buf(), master_key.clone(), catalog.clone());
+        move || (start_node(&url, &dir, &master_key, &catalog), start_node(&url, &dir, &master_key, &catalog))
+    })
+    .await
+    .expect("nodes");
+
+    // Connect through node A with a token that expires at once.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let r = http
+        .patch(format!("{}/v1/integrations/oauthco", a.base))
+        .header("x-pica-secret", &key)
+        .json(&json!({"enabled": true, "oauthApp": {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status(), 200);
+    let session: Value = http
+        .post(format!("{}/v1/authkit", a.base))
+        .header("x-pica-secret", &key)
+        .json(&json!({"identity": "user_nodes", "identityType": "user"}))
+        .send()
+        .await
+        .expect("authkit")
+        .json()
+        .await
+        .expect("json");
+    let started: Value = http
+        .post(format!("{}/v1/authkit/oauth/start", a.base))
+        .bearer_auth(session["sessionToken"].as_str().expect("token"))
+        .json(&json!({"platform": "oauthco"}))
+        .send()
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("json");
+    fake.expires_in.store(1, std::sync::atomic::Ordering::SeqCst);
+    let to_callback = http.get(started["authorizeUrl"].as_str().expect("url")).send().await.expect("authorize");
+    let callback = to_callback.headers()["location"].to_str().expect("location").to_owned();
+    let page = http.get(&callback).send().await.expect("callback").text().await.expect("html");
+    assert!(page.contains("Connected"), "{page}");
+    fake.expires_in.store(3600, std::sync::atomic::Ordering::SeqCst);
+    let listed: Value = http
+        .get(format!("{}/v1/vault/connections?identity=user_nodes", b.base))
+        .header("x-pica-secret", &key)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let connection_key = listed["rows"][0]["key"].as_str().expect("key").to_owned();
+    assert_eq!(fake.refresh_calls(), 0);
+
+    // 1,000 concurrent uses, alternating between the two processes.
+    let client = reqwest::Client::new();
+    let bases = Arc::new([a.base.clone(), b.base.clone()]);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..1000 {
+        let (client, bases, key, connection_key) = (client.clone(), bases.clone(), key.clone(), connection_key.clone());
+        tasks.spawn(async move {
+            client
+                .get(format!("{}/v1/passthrough/me", bases[i % 2]))
+                .header("x-pica-secret", key)
+                .header("x-pica-connection-key", connection_key)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = tasks.join_next().await {
+        if r.expect("join").expect("request") == 200 {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1000, "every request succeeded");
+    assert_eq!(fake.refresh_calls(), 1, "exactly one refresh across two processes");
+    drop((a, b));
+}
