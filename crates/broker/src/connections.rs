@@ -76,8 +76,8 @@ impl Broker {
         tags: Vec<String>,
     ) -> Result<Connection, BrokerError> {
         let tags = validate_tags(tags)?;
-        self.forget_cached_connection(id);
-        self.store
+        let updated = self
+            .store
             .set_connection_tags(
                 &principal.project_id,
                 principal.environment,
@@ -86,7 +86,9 @@ impl Broker {
                 keyway_core::timestamp::Timestamp::now(),
             )
             .await?
-            .ok_or(BrokerError::ConnectionNotFound)
+            .ok_or(BrokerError::ConnectionNotFound)?;
+        self.connection_changed(id).await;
+        Ok(updated)
     }
 
     pub async fn delete_connection(
@@ -94,7 +96,6 @@ impl Broker {
         principal: &Principal,
         id: &str,
     ) -> Result<(), BrokerError> {
-        self.forget_cached_connection(id);
         if self
             .store
             .delete_connection(
@@ -105,6 +106,7 @@ impl Broker {
             )
             .await?
         {
+            self.connection_changed(id).await;
             Ok(())
         } else {
             Err(BrokerError::ConnectionNotFound)

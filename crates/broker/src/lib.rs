@@ -44,6 +44,18 @@ pub struct Broker {
     connection_cache: Arc<proxy::cache::ConnectionCache>,
     proxy_clients: proxy::Clients,
     pub request_log: request_log::RequestLogger,
+    /// Drops cache entries other nodes announce as changed; stops with the last clone.
+    _change_listener: Option<Arc<AbortOnDrop>>,
+}
+
+/// A background task that ends when its owner is dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Broker {
@@ -66,6 +78,21 @@ impl Broker {
         let keys = SecretKeys::new(store.clone(), hasher.clone());
         let first_start = bootstrap::ensure_default_project(&store, &keys).await?;
         let request_log = request_log::RequestLogger::start(store.clone());
+        let connection_cache: Arc<proxy::cache::ConnectionCache> = Arc::default();
+        let change_listener = match store.connection_changes().await? {
+            None => None,
+            Some(changes) => {
+                let cache = connection_cache.clone();
+                let task = tokio::spawn(async move {
+                    use futures_util::StreamExt;
+                    let mut changes = std::pin::pin!(changes);
+                    while let Some(id) = changes.next().await {
+                        cache.invalidate(&id);
+                    }
+                });
+                Some(Arc::new(AbortOnDrop(task)))
+            }
+        };
         let broker = Self {
             store,
             sealer,
@@ -75,7 +102,8 @@ impl Broker {
             http: upstream::client(),
             node_id: format!("node_{}", keyway_crypto::random::hex::<8>()),
             refresh_locks: Arc::default(),
-            connection_cache: Arc::default(),
+            connection_cache,
+            _change_listener: change_listener,
             request_log,
             proxy_clients: proxy::Clients::new(proxy::ProxySettings::default()),
         };

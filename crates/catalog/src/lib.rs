@@ -4,6 +4,7 @@
 //! Invariant: a [`platform::Platform`] can only be obtained by passing every check in [`check`],
 //! so code holding one never re-validates it. This crate does no network IO.
 
+pub mod actions;
 pub mod auth;
 pub mod check;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod field;
 pub mod inject;
 pub mod load;
 pub mod logo;
+pub mod openapi;
 pub mod platform;
 pub mod slug;
 pub mod template;

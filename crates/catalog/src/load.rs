@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::actions::set::ActionCatalog;
+use crate::actions::source::ActionsSource;
 use crate::check::{self, Problem};
 use crate::error::CatalogError;
 use crate::logo::Logo;
@@ -16,6 +18,8 @@ pub struct Catalog {
     platforms: BTreeMap<String, Platform>,
     /// Per slug: the logo resolved from the platform's own folder (custom before built-in).
     logos: BTreeMap<String, Logo>,
+    /// The actions of `catalog/actions/` and of the custom folder's `actions/`.
+    actions: ActionCatalog,
 }
 
 impl Catalog {
@@ -42,6 +46,21 @@ impl Catalog {
             problems.extend(found);
             catalog.add(platforms, &[&custom.logos, &builtin.logos]);
         }
+        let mut sources = Vec::new();
+        if include_builtin {
+            sources.push(ActionsSource::builtin());
+        }
+        if let Some(dir) = custom_dir {
+            sources.push(ActionsSource::read_dir(dir));
+        }
+        let mut files = Vec::new();
+        for source in &sources {
+            let (compiled, found) =
+                source.compile(&|slug: &str| catalog.platforms.contains_key(slug));
+            files.extend(compiled);
+            problems.extend(found);
+        }
+        catalog.actions = ActionCatalog::build(files);
         if problems.is_empty() {
             Ok(catalog)
         } else {
@@ -77,6 +96,11 @@ impl Catalog {
                 .then_with(|| a.slug().cmp(b.slug()))
         });
         platforms.into_iter()
+    }
+
+    /// Every action of every platform.
+    pub fn actions(&self) -> &ActionCatalog {
+        &self.actions
     }
 
     pub fn len(&self) -> usize {

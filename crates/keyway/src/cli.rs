@@ -72,6 +72,21 @@ pub enum CatalogCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Turn an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) into actions for a platform
+    #[command(name = "import-openapi")]
+    ImportOpenapi {
+        /// The OpenAPI document
+        file: PathBuf,
+        /// The catalog platform the operations belong to
+        #[arg(long)]
+        platform: String,
+        /// Folder of actions files; merges into <out>/<platform>.json [default: catalog/actions]
+        #[arg(long, default_value = "catalog/actions")]
+        out: PathBuf,
+        /// Where the document came from, recorded in the file's `sources` [default: the file name]
+        #[arg(long)]
+        source: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,8 +25,17 @@ impl Drop for Node {
     }
 }
 
-fn start_node(db_url: &str, data_dir: &std::path::Path, master_key: &str, catalog: &std::path::Path) -> Node {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+fn start_node(
+    db_url: &str,
+    data_dir: &std::path::Path,
+    master_key: &str,
+    catalog: &std::path::Path,
+) -> Node {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let child = Command::new(env!("CARGO_BIN_EXE_keyway"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env_clear()
@@ -43,7 +52,10 @@ fn start_node(db_url: &str, data_dir: &std::path::Path, master_key: &str, catalo
         .expect("spawn keyway");
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "node did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "node did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Node {
@@ -69,18 +81,38 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
         .env("KEYWAY_CATALOG_DIR", &catalog)
         .output()
         .expect("keys create");
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let key = serde_json::from_slice::<Value>(&created.stdout).expect("json")["key"].as_str().expect("key").to_owned();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let key = serde_json::from_slice::<Value>(&created.stdout).expect("json")["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
 
     let (a, b) = tokio::task::spawn_blocking({
-        let (url, dir, master_key, catalog) = (db.url.clone(), db.dir.path().to_path_buf(), master_key.clone(), catalog.clone());
-        move || (start_node(&url, &dir, &master_key, &catalog), start_node(&url, &dir, &master_key, &catalog))
+        let (url, dir, master_key, catalog) = (
+            db.url.clone(),
+            db.dir.path().to_path_buf(),
+            master_key.clone(),
+            catalog.clone(),
+        );
+        move || {
+            (
+                start_node(&url, &dir, &master_key, &catalog),
+                start_node(&url, &dir, &master_key, &catalog),
+            )
+        }
     })
     .await
     .expect("nodes");
 
     // Connect through node A with a token that expires at once.
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let r = http
         .patch(format!("{}/v1/integrations/oauthco", a.base))
         .header("x-pica-secret", &key)
@@ -109,14 +141,33 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
         .json()
         .await
         .expect("json");
-    fake.expires_in.store(1, std::sync::atomic::Ordering::SeqCst);
-    let to_callback = http.get(started["authorizeUrl"].as_str().expect("url")).send().await.expect("authorize");
-    let callback = to_callback.headers()["location"].to_str().expect("location").to_owned();
-    let page = http.get(&callback).send().await.expect("callback").text().await.expect("html");
+    fake.expires_in
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let to_callback = http
+        .get(started["authorizeUrl"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("authorize");
+    let callback = to_callback.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let page = http
+        .get(&callback)
+        .send()
+        .await
+        .expect("callback")
+        .text()
+        .await
+        .expect("html");
     assert!(page.contains("Connected"), "{page}");
-    fake.expires_in.store(3600, std::sync::atomic::Ordering::SeqCst);
+    fake.expires_in
+        .store(3600, std::sync::atomic::Ordering::SeqCst);
     let listed: Value = http
-        .get(format!("{}/v1/vault/connections?identity=user_nodes", b.base))
+        .get(format!(
+            "{}/v1/vault/connections?identity=user_nodes",
+            b.base
+        ))
         .header("x-pica-secret", &key)
         .send()
         .await
@@ -132,7 +183,12 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
     let bases = Arc::new([a.base.clone(), b.base.clone()]);
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..1000 {
-        let (client, bases, key, connection_key) = (client.clone(), bases.clone(), key.clone(), connection_key.clone());
+        let (client, bases, key, connection_key) = (
+            client.clone(),
+            bases.clone(),
+            key.clone(),
+            connection_key.clone(),
+        );
         tasks.spawn(async move {
             client
                 .get(format!("{}/v1/passthrough/me", bases[i % 2]))
@@ -150,6 +206,10 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
         }
     }
     assert_eq!(ok, 1000, "every request succeeded");
-    assert_eq!(fake.refresh_calls(), 1, "exactly one refresh across two processes");
+    assert_eq!(
+        fake.refresh_calls(),
+        1,
+        "exactly one refresh across two processes"
+    );
     drop((a, b));
 }

@@ -6,6 +6,7 @@
 
 pub mod authkit_sessions;
 pub mod backend;
+pub mod changes;
 pub mod connections;
 pub mod error;
 pub mod integrations;
@@ -48,6 +49,8 @@ impl Default for PoolSettings {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Kept for opening a LISTEN connection (Postgres change notifications).
+    url: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -81,7 +84,11 @@ impl Store {
             });
         }
         let pool = options.connect(url).await.map_err(StoreError::Connect)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.into(),
+        })
     }
 
     /// Connects and brings the schema up to date. Safe to run from several nodes at once (Postgres

@@ -130,6 +130,7 @@ impl Broker {
                     return self.load_credentials(&current).await;
                 }
                 let result = self.refresh_holding_lease(&current).await;
+                self.connection_changed(&current.id).await;
                 if result.is_err() {
                     // Harmless if `finish_refresh` already released it.
                     let _ = self

@@ -159,6 +159,14 @@ impl Broker {
         self.connection_cache.invalidate(connection_id);
     }
 
+    /// A connection changed: drop it from this node's cache and tell the other nodes.
+    pub async fn connection_changed(&self, connection_id: &str) {
+        self.connection_cache.invalidate(connection_id);
+        if let Err(e) = self.store.announce_connection_change(connection_id).await {
+            tracing::warn!(error = %e, "could not announce a connection change to other nodes");
+        }
+    }
+
     /// Builds the upstream request for `resolved`: URL on the platform's host, caller headers cleaned,
     /// credentials injected.
     pub fn prepare_passthrough(

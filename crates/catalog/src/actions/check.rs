@@ -133,7 +133,10 @@ fn compile_action(
         {
             report(
                 &format!("{field}.name"),
-                format!("path parameter `{}` is not in the path template", param.name),
+                format!(
+                    "path parameter `{}` is not in the path template",
+                    param.name
+                ),
             );
         }
         if !seen.insert((location.as_str(), param.name.clone())) {

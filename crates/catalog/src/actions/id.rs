@@ -67,8 +67,14 @@ mod tests {
             ActionId::derive("github", "GET", "/repos/{{owner}}/{{repo}}/issues")
         );
         assert!(ActionId::well_formed(id.as_str()), "{id}");
-        assert_ne!(id, ActionId::derive("github", "POST", "/repos/{{owner}}/{{repo}}/issues"));
-        assert_ne!(id, ActionId::derive("gitlab", "GET", "/repos/{{owner}}/{{repo}}/issues"));
+        assert_ne!(
+            id,
+            ActionId::derive("github", "POST", "/repos/{{owner}}/{{repo}}/issues")
+        );
+        assert_ne!(
+            id,
+            ActionId::derive("gitlab", "GET", "/repos/{{owner}}/{{repo}}/issues")
+        );
     }
 
     #[test]

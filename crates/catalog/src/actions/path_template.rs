@@ -48,18 +48,24 @@ impl PathTemplate {
 
     /// The variable names in order.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
-        self.segments.iter().flatten().filter_map(|part| match part {
-            Part::Var(name) => Some(name.as_str()),
-            Part::Text(_) => None,
-        })
+        self.segments
+            .iter()
+            .flatten()
+            .filter_map(|part| match part {
+                Part::Var(name) => Some(name.as_str()),
+                Part::Text(_) => None,
+            })
     }
 
     /// The literal words of the path (for search), e.g. `repos`, `issues`.
     pub fn literals(&self) -> impl Iterator<Item = &str> {
-        self.segments.iter().flatten().filter_map(|part| match part {
-            Part::Text(text) => Some(text.as_str()),
-            Part::Var(_) => None,
-        })
+        self.segments
+            .iter()
+            .flatten()
+            .filter_map(|part| match part {
+                Part::Text(text) => Some(text.as_str()),
+                Part::Var(_) => None,
+            })
     }
 
     /// Whether the last segment is a variable (an item path like `/issues/{{number}}`).
@@ -207,7 +213,9 @@ mod tests {
     #[test]
     fn parses_and_refuses() {
         assert_eq!(
-            t("/repos/{{owner}}/{{repo}}").variables().collect::<Vec<_>>(),
+            t("/repos/{{owner}}/{{repo}}")
+                .variables()
+                .collect::<Vec<_>>(),
             ["owner", "repo"]
         );
         for bad in [

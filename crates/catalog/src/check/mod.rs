@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::actions::source::ActionsSource;
 use crate::logo::Logo;
 use crate::platform::Platform;
 use crate::source::Source;
@@ -60,14 +61,25 @@ impl fmt::Display for Problem {
 
 /// Checks a catalog folder (`platforms/*.toml`, `logos/*`) as Keyway would load it as a custom
 /// catalog: logos not found in its `logos/` are looked up among the built-in ones.
+/// Its `actions/*.json` may name its own platforms and the built-in ones.
 pub fn check_dir(path: &Path) -> Vec<Problem> {
     let builtin = Source::builtin();
-    compile_source(&Source::read_dir(path), Some(&builtin.logos)).1
+    let (custom, mut problems) = compile_source(&Source::read_dir(path), Some(&builtin.logos));
+    let (builtin_platforms, _) = compile_source(&builtin, None);
+    let exists = |slug: &str| {
+        custom.iter().any(|p| p.slug().as_str() == slug)
+            || builtin_platforms.iter().any(|p| p.slug().as_str() == slug)
+    };
+    problems.extend(ActionsSource::read_dir(path).compile(&exists).1);
+    problems
 }
 
-/// Checks the catalog compiled into this binary.
+/// Checks the catalog compiled into this binary, actions included.
 pub fn check_builtin() -> Vec<Problem> {
-    compile_source(&Source::builtin(), None).1
+    let (platforms, mut problems) = compile_source(&Source::builtin(), None);
+    let exists = |slug: &str| platforms.iter().any(|p| p.slug().as_str() == slug);
+    problems.extend(ActionsSource::builtin().compile(&exists).1);
+    problems
 }
 
 /// Compiles every file of a source; problems come in file order.

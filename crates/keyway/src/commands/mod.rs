@@ -41,6 +41,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.global, None)?;
             catalog::check(dir.or(config.catalog_dir))
         }
+        Command::Catalog(crate::cli::CatalogCommand::ImportOpenapi {
+            file,
+            platform,
+            out,
+            source,
+        }) => {
+            let config = Config::load(&cli.global, None)?;
+            catalog::import_openapi(&config, &file, &platform, &out, source)
+        }
         Command::Integrations(cmd) => {
             let config = Config::load(&cli.global, None)?;
             telemetry::init(config.log_format, "warn");

@@ -1,0 +1,51 @@
+//! Change notifications between nodes. On Postgres, a change to a connection is announced with
+//! `pg_notify` and every node listens, so caches drop the entry at once. SQLite is one node: nothing to do.
+
+use futures_util::Stream;
+
+use crate::backend::Backend;
+use crate::error::StoreError;
+use crate::Store;
+
+pub const CHANNEL: &str = "keyway_connection_changed";
+
+impl Store {
+    /// Tells every node that this connection changed (credentials, tags, state, deletion).
+    pub async fn announce_connection_change(&self, connection_id: &str) -> Result<(), StoreError> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(connection_id)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Connection ids changed by any node, as they are announced. `None` on SQLite.
+    pub async fn connection_changes(
+        &self,
+    ) -> Result<Option<impl Stream<Item = String> + Send + 'static>, StoreError> {
+        if self.backend() != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url)
+            .await
+            .map_err(StoreError::Connect)?;
+        listener.listen(CHANNEL).await?;
+        let stream = futures_util::stream::unfold(listener, |mut listener| async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => return Some((n.payload().to_owned(), listener)),
+                    Err(e) => {
+                        // PgListener reconnects by itself on the next recv; pause so a dead server
+                        // does not spin this loop.
+                        tracing::warn!(error = %e, "connection change listener interrupted");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(stream))
+    }
+}
