@@ -1,42 +1,73 @@
 //! Action ids on passthrough requests (pica-compat §3, §10): `conn_mod_def::{11}::{22}`. A given id must
-//! belong to the connection's platform and match the request's method and path template.
-//! The actions catalog does not exist yet, so no id can be matched: any well-formed id is refused as
-//! unknown rather than waved through.
+//! name an action of the catalog, of the connection's platform, whose method is the request's and whose
+//! path template the request path fills (values raw or percent-encoded). Each failed check is its own error.
 
+use keyway_catalog::actions::id::ActionId;
+use keyway_catalog::actions::Action;
 use keyway_core::project::Principal;
 
-use crate::error::BrokerError;
+use crate::error::{ActionCheck, BrokerError};
 use crate::Broker;
 
 /// Whether `id` has the shape `conn_mod_def::` + 11 + `::` + 22 base64url characters.
 pub fn well_formed(id: &str) -> bool {
-    let b64 = |s: &str, n: usize| {
-        s.len() == n
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    let mut parts = id.split("::");
-    matches!(
-        (parts.next(), parts.next(), parts.next(), parts.next()),
-        (Some("conn_mod_def"), Some(a), Some(b), None) if b64(a, 11) && b64(b, 22)
-    )
+    ActionId::well_formed(id)
 }
 
 impl Broker {
+    /// The action `id`, if the catalog has it.
+    pub fn action(&self, id: &str) -> Option<&Action> {
+        self.catalog.actions().get(id)
+    }
+
+    /// Checks the action id a passthrough request carries against the connection (its key names the
+    /// platform), the request method and the path relative to the platform's base URL.
     pub fn check_passthrough_action(
         &self,
         _principal: &Principal,
-        _connection_key: &str,
+        connection_key: &str,
         action_id: &str,
-        _method: &str,
-        _path: &str,
+        method: &str,
+        path: &str,
     ) -> Result<(), BrokerError> {
         if !well_formed(action_id) {
             return Err(BrokerError::InvalidActionId);
         }
-        Err(BrokerError::UnknownAction(
-            action_id.chars().take(64).collect(),
-        ))
+        let action = self
+            .action(action_id)
+            .ok_or_else(|| BrokerError::UnknownAction(action_id.to_owned()))?;
+        let described = format!("{} {}", action.method(), action.path());
+        // Keys are `{env}::{platform}::…`; a malformed key is refused when the connection is resolved.
+        if let Some(platform) = connection_key.split("::").nth(1) {
+            if platform != action.platform() {
+                return Err(BrokerError::ActionMismatch {
+                    check: ActionCheck::Platform,
+                    message: format!(
+                        "action {action_id} belongs to {}, but this connection is a {platform} connection",
+                        action.platform()
+                    ),
+                });
+            }
+        }
+        if !method.eq_ignore_ascii_case(action.method().as_str()) {
+            return Err(BrokerError::ActionMismatch {
+                check: ActionCheck::Method,
+                message: format!(
+                    "action {action_id} is {described}, but this request is a {}",
+                    method.to_ascii_uppercase()
+                ),
+            });
+        }
+        if !action.path().matches(path) {
+            return Err(BrokerError::ActionMismatch {
+                check: ActionCheck::Path,
+                message: format!(
+                    "action {action_id} is {described}, but the request path {} does not fill that template",
+                    path.chars().take(200).collect::<String>()
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -48,11 +79,5 @@ mod tests {
             "conn_mod_def::F_JeCYGuzvg::yAM6bqGdRdm91ZbYejlbEA"
         ));
         assert!(!super::well_formed("conn_mod_def::F_JeCYGuzvg"));
-        assert!(!super::well_formed(
-            "conn_def::F_JeCYGuzvg::yAM6bqGdRdm91ZbYejlbEA"
-        ));
-        assert!(!super::well_formed(
-            "conn_mod_def::F_JeCYGuzv!::yAM6bqGdRdm91ZbYejlbEA"
-        ));
     }
 }

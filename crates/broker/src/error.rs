@@ -65,6 +65,19 @@ pub enum BrokerError {
     UpstreamUnreachable { platform: String },
     #[error("the action id is malformed: expected conn_mod_def::<11 characters>::<22 characters>")]
     InvalidActionId,
-    #[error("action {0} is not in the actions catalog for this connection's platform")]
+    #[error("action {0} is not in the actions catalog")]
     UnknownAction(String),
+    #[error("{message}")]
+    ActionMismatch { check: ActionCheck, message: String },
+}
+
+/// Which check a passthrough action id failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionCheck {
+    /// The action belongs to another platform than the connection's.
+    Platform,
+    /// The request method is not the action's.
+    Method,
+    /// The request path does not fill the action's path template.
+    Path,
 }

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod connections;
 pub mod credentials;
 pub mod error;
+pub mod execute;
 pub mod integrations;
 pub mod keys;
 pub mod oauth;

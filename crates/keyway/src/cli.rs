@@ -56,12 +56,29 @@ pub enum Command {
     MasterKey(MasterKeyCommand),
     /// Print the OpenAPI document of Keyway's API
     Openapi,
+    /// Serve the MCP tools over stdio for an agent (list connections, search actions, execute them)
+    Mcp(McpArgs),
     /// Check the platform catalog (built-in and KEYWAY_CATALOG_DIR)
     #[command(subcommand)]
     Catalog(CatalogCommand),
     /// Integration settings per environment: AuthKit visibility and your own OAuth apps
     #[command(subcommand)]
     Integrations(IntegrationsCommand),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct McpArgs {
+    /// The secret key the tools act with (read from the environment so it stays out of `ps`)
+    #[arg(long = "secret-key-env", default_value = "KEYWAY_SECRET_KEY")]
+    pub secret_key_env: String,
+    /// Only this identity's connections are visible and usable
+    #[arg(long)]
+    pub identity: Option<String>,
+    #[arg(long)]
+    pub identity_type: Option<String>,
+    /// read = GET actions only; write = GET, POST, PUT, PATCH; admin = everything
+    #[arg(long, default_value = "write")]
+    pub permissions: String,
 }
 
 #[derive(Debug, Subcommand)]

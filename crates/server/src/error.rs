@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use keyway_broker::error::BrokerError;
+use keyway_broker::error::{ActionCheck, BrokerError};
 use serde::Serialize;
 
 /// An error on its way to the client.
@@ -187,6 +187,14 @@ impl From<BrokerError> for ApiError {
             }
             BrokerError::InvalidActionId => Self::bad_request("invalid_action_id", message),
             BrokerError::UnknownAction(_) => Self::bad_request("unknown_action", message),
+            BrokerError::ActionMismatch { check, .. } => Self::bad_request(
+                match check {
+                    ActionCheck::Platform => "action_platform_mismatch",
+                    ActionCheck::Method => "action_method_mismatch",
+                    ActionCheck::Path => "action_path_mismatch",
+                },
+                message,
+            ),
             BrokerError::Store(_)
             | BrokerError::Crypto(_)
             | BrokerError::WrongMasterKey { .. }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod list;
+pub mod mcp;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;

@@ -5,7 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    authkit, connectors, integrations, logs, oauth, ops, passthrough, session, vault,
+    actions, authkit, connectors, integrations, knowledge, logs, oauth, ops, passthrough, session,
+    vault,
 };
 
 #[derive(OpenApi)]
@@ -23,6 +24,7 @@ use crate::routes::{
         authkit::create_token, authkit::user_flags,
         session::integrations, session::connect, oauth::start,
         connectors::list,
+        actions::list, actions::search, knowledge::list,
         integrations::list, integrations::update,
         passthrough::forward,
         logs::list,
@@ -34,7 +36,7 @@ use crate::routes::{
         (name = "vault", description = "Connections held for your users' identities"),
         (name = "authkit", description = "AuthKit tokens for the connect modal (secret key)"),
         (name = "authkit session", description = "What the connect modal does with an AuthKit session token"),
-        (name = "catalog", description = "Platforms Keyway can connect"),
+        (name = "catalog", description = "Platforms Keyway can connect, their actions and action knowledge"),
         (name = "logs", description = "Passthrough request log"),
         (name = "passthrough", description = "Call a platform's API as a connection"),
         (name = "integrations", description = "Per-environment integration settings: AuthKit visibility, your OAuth apps"),

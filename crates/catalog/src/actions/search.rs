@@ -8,8 +8,12 @@ use std::collections::HashMap;
 use crate::actions::{Action, Method};
 
 const K1: f32 = 1.2;
-const B: f32 = 0.75;
+const B: f32 = 0.3;
 const SYNONYM_WEIGHT: f32 = 0.5;
+/// Synonyms of generic verbs (create, list, get, update, delete) weigh little: the method prior
+/// already carries the verb, and "send" must not pull in every "create".
+const VERB_SYNONYM_WEIGHT: f32 = 0.15;
+const VERB_GROUPS: usize = 5;
 
 const STOPWORDS: &[&str] = &[
     "a", "an", "the", "to", "for", "of", "in", "on", "by", "with", "and", "or", "my", "me", "i",
@@ -64,10 +68,14 @@ pub struct SearchIndex {
 struct Doc {
     terms: HashMap<String, f32>,
     length: f32,
-    title: String,
+    title_terms: Vec<String>,
     method: Method,
     item_path: bool,
     segments: usize,
+    /// The words of the last literal path segment: the resource the action acts on.
+    resource: Vec<String>,
+    /// That segment as written, lowercased (`send` in `/messages/send`).
+    last_literal: String,
 }
 
 impl SearchIndex {
@@ -77,8 +85,12 @@ impl SearchIndex {
         let mut docs = Vec::with_capacity(actions.len());
         for action in actions {
             let mut terms: HashMap<String, f32> = HashMap::new();
+            // Each field counts a word once: repeats inside a long description say little.
             let mut add = |text: &str, weight: f32| {
-                for token in tokens(text) {
+                let mut seen: Vec<String> = tokens(text).collect();
+                seen.sort();
+                seen.dedup();
+                for token in seen {
                     *terms.entry(token).or_default() += weight;
                 }
             };
@@ -111,9 +123,29 @@ impl SearchIndex {
             docs.push(Doc {
                 terms,
                 length,
-                title: action.title.to_lowercase(),
+                title_terms: {
+                    let mut t: Vec<String> = tokens(&action.title).collect();
+                    t.sort();
+                    t.dedup();
+                    t
+                },
                 method: action.method,
                 item_path: action.path.ends_with_variable(),
+                resource: action
+                    .path
+                    .literals()
+                    .last()
+                    .map(|l| tokens(l).collect())
+                    .unwrap_or_default(),
+                last_literal: action
+                    .path
+                    .literals()
+                    .last()
+                    .map(|l| {
+                        l.trim_matches(|c: char| !c.is_alphanumeric())
+                            .to_lowercase()
+                    })
+                    .unwrap_or_default(),
                 segments: action.path.segment_count(),
             });
         }
@@ -133,17 +165,35 @@ impl SearchIndex {
     pub fn search(&self, query: &str, limit: usize) -> Vec<usize> {
         let words: Vec<String> = tokens(query).collect();
         let intent = intent(&words);
+        // The things asked about ("issue" in "list issues"), with their synonyms.
+        let mut objects: Vec<String> = Vec::new();
+        for word in words.iter().filter(|w| intent_of(w).is_none()) {
+            objects.push(stem(word));
+            for group in SYNONYMS[VERB_GROUPS..]
+                .iter()
+                .filter(|g| g.contains(&word.as_str()))
+            {
+                objects.extend(group.iter().map(|s| stem(s)));
+            }
+        }
         let mut weights: HashMap<String, f32> = HashMap::new();
         for word in &words {
             raise(&mut weights, word, 1.0);
-            for group in SYNONYMS.iter().filter(|g| g.contains(&word.as_str())) {
+            for (index, group) in SYNONYMS.iter().enumerate() {
+                if !group.contains(&word.as_str()) {
+                    continue;
+                }
+                let weight = if index < VERB_GROUPS {
+                    VERB_SYNONYM_WEIGHT
+                } else {
+                    SYNONYM_WEIGHT
+                };
                 for synonym in group.iter() {
-                    raise(&mut weights, synonym, SYNONYM_WEIGHT);
+                    raise(&mut weights, synonym, weight);
                 }
             }
         }
         let n = self.docs.len() as f32;
-        let phrase = query.trim().to_lowercase();
         let mut scored: Vec<(usize, f32)> = self
             .docs
             .iter()
@@ -159,12 +209,37 @@ impl SearchIndex {
                     let norm = K1 * (1.0 - B + B * doc.length / self.average_length);
                     score += weight * idf * tf * (K1 + 1.0) / (tf + norm);
                 }
-                (score > 0.0).then(|| (index, score * prior(doc, intent, &phrase)))
+                (score > 0.0).then(|| {
+                    let coverage = title_coverage(doc, &weights);
+                    let resource = if doc.resource.iter().any(|t| objects.contains(t))
+                        || words.iter().any(|w| *w == doc.last_literal)
+                    {
+                        1.3
+                    } else {
+                        1.0
+                    };
+                    let prior = prior(doc, intent);
+                    (index, score * prior * resource * (0.6 + 0.8 * coverage))
+                })
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.into_iter().take(limit).map(|(i, _)| i).collect()
     }
+}
+
+/// The share of the title's words the query asked for (synonyms included, weighted).
+fn title_coverage(doc: &Doc, weights: &HashMap<String, f32>) -> f32 {
+    if doc.title_terms.is_empty() {
+        return 0.0;
+    }
+    let matched: f32 = doc
+        .title_terms
+        .iter()
+        .filter_map(|t| weights.get(t))
+        .map(|w| w.max(0.5))
+        .sum();
+    (matched / doc.title_terms.len() as f32).min(1.0)
 }
 
 fn raise(weights: &mut HashMap<String, f32>, term: &str, weight: f32) {
@@ -174,20 +249,23 @@ fn raise(weights: &mut HashMap<String, f32>, term: &str, weight: f32) {
 
 /// What the query asks to do, from its first verb.
 fn intent(words: &[String]) -> Option<Intent> {
-    words.iter().find_map(|w| match w.as_str() {
+    words.iter().find_map(|w| intent_of(w))
+}
+
+fn intent_of(word: &str) -> Option<Intent> {
+    match word {
         "list" | "all" | "browse" | "search" | "find" => Some(Intent::List),
         "get" | "retrieve" | "fetch" | "read" | "show" | "view" => Some(Intent::Get),
         "create" | "send" | "post" | "add" | "new" | "make" | "write" | "insert" | "submit"
-        | "upload" | "invite" => Some(Intent::Create),
+        | "upload" | "invite" | "open" => Some(Intent::Create),
         "update" | "edit" | "modify" | "change" | "rename" | "patch" => Some(Intent::Update),
         "delete" | "remove" | "destroy" | "trash" | "erase" => Some(Intent::Delete),
         _ => None,
-    })
+    }
 }
 
-/// Favours the method the verb implies, collection paths for "list", short paths, and titles that
-/// hold the query as typed.
-fn prior(doc: &Doc, intent: Option<Intent>, phrase: &str) -> f32 {
+/// Favours the method the verb implies, collection paths for "list", and short paths.
+fn prior(doc: &Doc, intent: Option<Intent>) -> f32 {
     let method = match (intent, doc.method) {
         (Some(Intent::List), Method::Get) => {
             if doc.item_path {
@@ -202,15 +280,12 @@ fn prior(doc: &Doc, intent: Option<Intent>, phrase: &str) -> f32 {
         (Some(Intent::Update), Method::Patch | Method::Put) => 1.5,
         (Some(Intent::Update), Method::Post) => 1.1,
         (Some(Intent::Delete), Method::Delete) => 1.5,
+        (None, Method::Delete) => 0.85,
+        (None, Method::Put | Method::Patch) => 0.9,
         (None, _) => 1.0,
         _ => 0.8,
     };
-    let phrase_bonus = if !phrase.is_empty() && doc.title.contains(phrase) {
-        1.2
-    } else {
-        1.0
-    };
-    method * phrase_bonus / (1.0 + 0.02 * doc.segments as f32)
+    method / (1.0 + 0.02 * doc.segments as f32)
 }
 
 /// Lowercase words, camelCase and snake_case split, stopwords dropped, plurals stemmed.

@@ -181,8 +181,11 @@ pub(super) fn convert(
         .and_then(Value::as_str)
         .unwrap_or("");
     let operation_id = op.op.get("operationId").and_then(Value::as_str);
+    let first_sentence = first_sentence(description);
     let title = if !summary.is_empty() {
         short(summary, MAX_TITLE)
+    } else if !first_sentence.is_empty() && first_sentence.len() <= 90 {
+        first_sentence
     } else if let Some(id) = operation_id {
         humanize(id)
     } else {
@@ -398,9 +401,25 @@ fn response(doc: &Document, op: &Value) -> Option<ResponseFile> {
     })
 }
 
-/// `issues/list-for-repo` → `Issues list for repo`.
+/// The description's first sentence, as plain text.
+fn first_sentence(description: &str) -> String {
+    let plain = short(description, 400);
+    let end = plain.find(". ").map_or(plain.len(), |i| i + 1);
+    plain[..end].trim().trim_end_matches('.').to_owned()
+}
+
+/// `issues/list-for-repo` → `Issues list for repo`; `PostCustomers` → `Post customers`.
 fn humanize(id: &str) -> String {
-    let words: Vec<String> = id
+    let mut spaced = String::with_capacity(id.len() + 8);
+    let mut previous_lower = false;
+    for c in id.chars() {
+        if c.is_uppercase() && previous_lower {
+            spaced.push(' ');
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        spaced.push(c);
+    }
+    let words: Vec<String> = spaced
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod integrations;
 pub mod keys;
 pub mod master_key;
+pub mod mcp;
 pub mod serve;
 
 use crate::cli::{Cli, Command};
@@ -49,6 +50,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let config = Config::load(&cli.global, None)?;
             catalog::import_openapi(&config, &file, &platform, &out, source)
+        }
+        Command::Mcp(args) => {
+            let config = Config::load(&cli.global, None)?;
+            telemetry::init(config.log_format, "warn");
+            mcp::run(&config, args).await
         }
         Command::Integrations(cmd) => {
             let config = Config::load(&cli.global, None)?;

@@ -306,3 +306,20 @@ pub async fn assert_error(
     );
     body
 }
+
+/// Like [`spawn_app_with_fake_platform`], with `actions/acme.json` (`actions_json`) in the custom catalog.
+pub async fn spawn_app_with_fake_platform_actions(
+    actions_json: &str,
+) -> (TestApp, fake_platform::FakePlatform) {
+    let fake = fake_platform::FakePlatform::start().await;
+    let db = fresh_database().await;
+    let catalog = db.dir.path().join("catalog");
+    fake.write_catalog(&catalog);
+    std::fs::create_dir_all(catalog.join("actions")).expect("mkdir actions");
+    std::fs::write(catalog.join("actions/acme.json"), actions_json).expect("actions file");
+    let config = Config {
+        catalog_dir: Some(catalog),
+        ..test_config(&db)
+    };
+    (spawn_with(db, config).await, fake)
+}

@@ -106,7 +106,7 @@ pub async fn list(
                 tags: p.tags().to_vec(),
                 oauth: p.is_oauth(),
                 auth_kind: p.auth_kind().as_str().to_owned(),
-                tools: 0,
+                tools: state.broker.catalog.actions().for_platform(slug).len() as u64,
                 version: "1.0.0".into(),
                 active: true,
                 deprecated: false,

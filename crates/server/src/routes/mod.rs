@@ -2,10 +2,12 @@
 //! `secret_key`: the developer API; its handlers take `SecretKeyAuth`.
 //! `authkit_session`: the connect modal's API; its handlers take `AuthkitSessionAuth`.
 
+pub mod actions;
 pub mod authkit;
 pub mod connectors;
 pub mod docs;
 pub mod integrations;
+pub mod knowledge;
 pub mod logos;
 pub mod logs;
 pub mod modal;
@@ -50,6 +52,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/authkit", post(authkit::create_token))
         .route("/v1/users/flags", get(authkit::user_flags))
         .route("/v1/available-connectors", get(connectors::list))
+        .route("/v1/available-actions/{platform}", get(actions::list))
+        .route(
+            "/v1/available-actions/search/{platform}",
+            get(actions::search),
+        )
+        .route("/v1/knowledge", get(knowledge::list))
         .route("/v1/logs", get(logs::list))
         .route("/v1/integrations", get(integrations::list))
         .route("/v1/integrations/{platform}", patch(integrations::update));
@@ -72,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(authkit_session)
         .layer(api_limit)
         .merge(passthrough)
+        .merge(crate::mcp::http::router(state.clone()))
         .with_state(state)
 }
 
