@@ -10,7 +10,11 @@ use support::{CatalogDir, ACME};
 
 fn write_actions(dir: &CatalogDir, stem: &str, text: &str) {
     fs::create_dir_all(dir.path().join("actions")).expect("mkdir");
-    fs::write(dir.path().join("actions").join(format!("{stem}.json")), text).expect("write");
+    fs::write(
+        dir.path().join("actions").join(format!("{stem}.json")),
+        text,
+    )
+    .expect("write");
 }
 
 #[test]
@@ -39,21 +43,35 @@ fn custom_actions_add_and_replace() {
         .actions()
         .for_platform("github")
         .iter()
-        .find(|a| a.path().as_str() == "/repos/{{owner}}/{{repo}}/issues" && a.method().as_str() == "GET")
+        .find(|a| {
+            a.path().as_str() == "/repos/{{owner}}/{{repo}}/issues" && a.method().as_str() == "GET"
+        })
         .expect("still there");
     assert_eq!(replaced.title(), "Issues of a repo (ours)");
     let original = builtin
         .actions()
         .for_platform("github")
         .iter()
-        .find(|a| a.path().as_str() == "/repos/{{owner}}/{{repo}}/issues" && a.method().as_str() == "GET")
+        .find(|a| {
+            a.path().as_str() == "/repos/{{owner}}/{{repo}}/issues" && a.method().as_str() == "GET"
+        })
         .expect("built in");
-    assert_eq!(replaced.id(), original.id(), "ids depend on platform, method and path only");
+    assert_eq!(
+        replaced.id(),
+        original.id(),
+        "ids depend on platform, method and path only"
+    );
     let thing = &catalog.actions().for_platform("acme")[1];
     assert_eq!(thing.key(), "get-things-id");
     let knowledge = thing.knowledge("https://{{subdomain}}.acme.example.com/api");
-    assert!(knowledge.contains("GET https://{{subdomain}}.acme.example.com/api/things/<id>"), "{knowledge}");
-    assert!(knowledge.contains("- id (any, required): The thing"), "{knowledge}");
+    assert!(
+        knowledge.contains("GET https://{{subdomain}}.acme.example.com/api/things/<id>"),
+        "{knowledge}"
+    );
+    assert!(
+        knowledge.contains("- id (any, required): The thing"),
+        "{knowledge}"
+    );
 }
 
 #[test]
@@ -78,9 +96,15 @@ fn every_action_problem_is_reported_with_file_and_field() {
         ("acme.json", "actions[0].title"),
         ("acme.json", "actions[0].method"),
         ("acme.json", "actions[0].path"),
-        ("acme.json", "actions[1].method: must be written in uppercase"),
+        (
+            "acme.json",
+            "actions[1].method: must be written in uppercase",
+        ),
         ("acme.json", "actions[1].path"),
-        ("acme.json", "actions[3].path: the same method and path as actions[2]"),
+        (
+            "acme.json",
+            "actions[3].path: the same method and path as actions[2]",
+        ),
         ("acme.json", "actions[4].parameters[0].name"),
         ("acme.json", "actions[4].parameters[1].in"),
         ("nowhere.json", "platform: no platform `nowhere`"),
@@ -89,7 +113,9 @@ fn every_action_problem_is_reported_with_file_and_field() {
     ];
     for (file, text) in expect {
         assert!(
-            problems.iter().any(|p| p.contains(file) && p.contains(text)),
+            problems
+                .iter()
+                .any(|p| p.contains(file) && p.contains(text)),
             "missing {file} {text} in {problems:#?}"
         );
     }
@@ -161,35 +187,68 @@ fn importer_reads_swagger_2_yaml_and_openapi_3_json() {
     let acme = catalog.get("acme").expect("acme");
 
     let mut calls = 0;
-    let swagger = keyway_catalog::openapi::import(SWAGGER, acme, &mut |_, _| calls += 1).expect("imports");
+    let swagger =
+        keyway_catalog::openapi::import(SWAGGER, acme, &mut |_, _| calls += 1).expect("imports");
     assert_eq!(calls, 5, "progress after each operation");
     assert_eq!(swagger.actions.len(), 4);
     assert_eq!(swagger.skipped.len(), 1);
     assert_eq!(swagger.skipped[0].operation, "OPTIONS /things/{thingId}");
-    let get = swagger.actions.iter().find(|a| a.path == "/things/{{thingId}}").expect("get");
+    let get = swagger
+        .actions
+        .iter()
+        .find(|a| a.path == "/things/{{thingId}}")
+        .expect("get");
     assert_eq!(get.title, "Get a thing");
     assert_eq!(get.parameters[0].description, "The thing's id");
-    let create = swagger.actions.iter().find(|a| a.method == "POST" && a.path == "/things").expect("create");
+    let create = swagger
+        .actions
+        .iter()
+        .find(|a| a.method == "POST" && a.path == "/things")
+        .expect("create");
     assert_eq!(create.title, "Create thing");
     let body = create.body.as_ref().expect("body");
     assert_eq!(body.content_type, "application/json");
     assert_eq!(body.schema["properties"]["name"]["type"], "string");
-    assert!(!serde_json::to_string(&body.schema).expect("json").contains("$ref"));
-    let upload = swagger.actions.iter().find(|a| a.path.ends_with("/upload")).expect("upload");
-    assert_eq!(upload.body.as_ref().map(|b| b.content_type.as_str()), Some("multipart/form-data"));
+    assert!(!serde_json::to_string(&body.schema)
+        .expect("json")
+        .contains("$ref"));
+    let upload = swagger
+        .actions
+        .iter()
+        .find(|a| a.path.ends_with("/upload"))
+        .expect("upload");
+    assert_eq!(
+        upload.body.as_ref().map(|b| b.content_type.as_str()),
+        Some("multipart/form-data")
+    );
 
     let openapi = keyway_catalog::openapi::import(OPENAPI3, acme, &mut |_, _| {}).expect("imports");
     assert_eq!(openapi.actions.len(), 2, "{:?}", openapi.skipped);
-    let widget = &openapi.actions.iter().find(|a| a.path == "/widgets").expect("widgets");
-    assert_eq!(widget.body.as_ref().map(|b| b.schema["properties"]["size"]["type"].clone()), Some("integer".into()));
-    assert_eq!(widget.response.as_ref().and_then(|r| r.example.clone()), Some(serde_json::json!({"id": "w_1", "items": [1]})));
+    let widget = &openapi
+        .actions
+        .iter()
+        .find(|a| a.path == "/widgets")
+        .expect("widgets");
+    assert_eq!(
+        widget
+            .body
+            .as_ref()
+            .map(|b| b.schema["properties"]["size"]["type"].clone()),
+        Some("integer".into())
+    );
+    assert_eq!(
+        widget.response.as_ref().and_then(|r| r.example.clone()),
+        Some(serde_json::json!({"id": "w_1", "items": [1]}))
+    );
     let reasons: Vec<&str> = openapi.skipped.iter().map(|s| s.reason.as_str()).collect();
     assert_eq!(reasons, ["deprecated"]);
 
     let out = dir.path().join("actions");
-    keyway_catalog::openapi::write::merge_into(&out, "acme", "swagger", swagger.actions).expect("write");
+    keyway_catalog::openapi::write::merge_into(&out, "acme", "swagger", swagger.actions)
+        .expect("write");
     let (_, total) =
-        keyway_catalog::openapi::write::merge_into(&out, "acme", "openapi", openapi.actions).expect("write");
+        keyway_catalog::openapi::write::merge_into(&out, "acme", "openapi", openapi.actions)
+            .expect("write");
     assert_eq!(total, 6);
     let reloaded = Catalog::load(false, Some(dir.path())).expect("imported actions load");
     assert_eq!(reloaded.actions().for_platform("acme").len(), 6);

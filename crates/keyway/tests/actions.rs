@@ -312,3 +312,42 @@ async fn passthrough_checks_the_action_id_against_platform_method_and_path() {
     assert_eq!(acme["total"], 3);
     assert_eq!(acme["rows"][0]["tags"], json!([]));
 }
+
+#[test]
+fn import_openapi_writes_an_actions_file_and_reports_what_it_skipped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "openapi: 3.0.0\nservers: [{url: 'https://api.stripe.com/'}]\npaths:\n  /v1/things/{id}:\n    get: {summary: Get a thing, responses: {'200': {description: ok}}}\n    head: {responses: {'200': {description: ok}}}\n  /v2/other:\n    get: {summary: Elsewhere, responses: {}}\n",
+    )
+    .expect("spec");
+    let out = dir.path().join("actions");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keyway"))
+        .args(["catalog", "import-openapi"])
+        .arg(&spec)
+        .args(["--platform", "stripe", "--out"])
+        .arg(&out)
+        .current_dir(dir.path())
+        .env_remove("KEYWAY_CATALOG_DIR")
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("stripe: imported 1 action(s)"), "{stdout}");
+    assert!(stdout.contains("skipped 2 operation(s)"), "{stdout}");
+    assert!(stdout.contains("method HEAD is not supported"), "{stdout}");
+    assert!(
+        stdout.contains("outside the platform's base URL path `/v1`"),
+        "{stdout}"
+    );
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("stripe.json")).expect("file"))
+            .expect("json");
+    assert_eq!(file["actions"][0]["path"], "/things/{{id}}");
+    assert_eq!(file["sources"], json!(["spec.yaml"]));
+}

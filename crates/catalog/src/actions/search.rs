@@ -212,7 +212,7 @@ impl SearchIndex {
                 (score > 0.0).then(|| {
                     let coverage = title_coverage(doc, &weights);
                     let resource = if doc.resource.iter().any(|t| objects.contains(t))
-                        || words.iter().any(|w| *w == doc.last_literal)
+                        || words.contains(&doc.last_literal)
                     {
                         1.3
                     } else {
