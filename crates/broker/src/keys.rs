@@ -21,7 +21,17 @@ const HASH_DOMAIN: &str = "secret-key";
 pub struct SecretKeys {
     store: Store,
     hasher: Arc<KeyedHasher>,
+    /// Recently verified keys (hash → principal), so the hot path skips the database. Revocation clears
+    /// entries on this node at once and on other Postgres nodes by notification; anything else ages out
+    /// within `AUTH_CACHE_TTL`.
+    verified:
+        Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Principal)>>>,
 }
+
+/// How long a verified key is trusted without asking the database again.
+pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Prefix of change notifications about secret keys (connection changes carry bare connection ids).
+pub const KEY_CHANGE_PREFIX: &str = "key:";
 
 /// Why a presented key was refused. All of them are "unauthorized" to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +55,20 @@ pub struct MintedKey {
 
 impl SecretKeys {
     pub fn new(store: Store, hasher: Arc<KeyedHasher>) -> Self {
-        Self { store, hasher }
+        Self {
+            store,
+            hasher,
+            verified: Arc::default(),
+        }
+    }
+
+    /// Forgets cached verifications of this key (by id), or of every key.
+    pub fn forget(&self, key_id: Option<&str>) {
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        match key_id {
+            Some(id) => verified.retain(|_, (_, p)| p.key_id.as_str() != id),
+            None => verified.clear(),
+        }
     }
 
     /// A new random key and what to store for it; nothing is written.
@@ -93,6 +116,16 @@ impl SecretKeys {
             return Ok(Err(AuthError::Malformed));
         };
         let hash = self.hasher.hash(HASH_DOMAIN, key.expose().as_bytes());
+        if let Some((at, principal)) = self
+            .verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&hash)
+        {
+            if at.elapsed() < AUTH_CACHE_TTL {
+                return Ok(Ok(principal.clone()));
+            }
+        }
         let Some(stored) = self.store.secret_key_by_hash(&hash).await? else {
             return Ok(Err(AuthError::Unknown));
         };
@@ -106,11 +139,17 @@ impl SecretKeys {
         if stored.record.revoked_at.is_some() {
             return Ok(Err(AuthError::Revoked));
         }
-        Ok(Ok(Principal {
+        let principal = Principal {
             project_id: stored.record.project_id,
             environment: stored.record.environment,
             key_id: stored.record.id,
-        }))
+        };
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() > 10_000 {
+            verified.clear();
+        }
+        verified.insert(hash, (std::time::Instant::now(), principal.clone()));
+        Ok(Ok(principal))
     }
 
     pub async fn list(
@@ -137,6 +176,11 @@ impl SecretKeys {
         };
         if !self.store.revoke_secret_key(&id, Timestamp::now()).await? {
             return Err(BrokerError::SecretKeyNotFound(id.to_string()));
+        }
+        self.forget(Some(id.as_str()));
+        let announcement = format!("{KEY_CHANGE_PREFIX}{id}");
+        if let Err(e) = self.store.announce_connection_change(&announcement).await {
+            tracing::warn!(error = %e, "could not announce a key revocation to other nodes");
         }
         self.store
             .list_secret_keys(None)

@@ -84,11 +84,15 @@ impl Broker {
             None => None,
             Some(changes) => {
                 let cache = connection_cache.clone();
+                let keys = keys.clone();
                 let task = tokio::spawn(async move {
                     use futures_util::StreamExt;
                     let mut changes = std::pin::pin!(changes);
                     while let Some(id) = changes.next().await {
-                        cache.invalidate(&id);
+                        match id.strip_prefix(keys::KEY_CHANGE_PREFIX) {
+                            Some(key_id) => keys.forget(Some(key_id)),
+                            None => cache.invalidate(&id),
+                        }
                     }
                 });
                 Some(Arc::new(AbortOnDrop(task)))

@@ -110,33 +110,19 @@ impl Store {
         window: Window,
     ) -> Result<(Vec<Connection>, u64), StoreError> {
         let (condition, args) = where_clause(project, environment, filter);
-        let count_sql = format!("SELECT COUNT(*) AS n FROM connections c WHERE {condition}");
-        let mut count = sqlx::query(&count_sql);
-        for a in &args {
-            count = count.bind(a.as_str());
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get("n")?;
-
-        let n = args.len();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM connections c WHERE {condition} ORDER BY created_at, id LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let mut page = sqlx::query(&sql);
-        for a in &args {
-            page = page.bind(a.as_str());
-        }
-        let rows = page
-            .bind(i64::from(window.limit))
-            .bind(i64::try_from(window.skip).unwrap_or(i64::MAX))
-            .fetch_all(self.pool())
-            .await?;
+        let query = crate::paging::Filtered {
+            from: "connections c",
+            columns: COLUMNS,
+            condition: &condition,
+            order: "created_at, id",
+            args: &args,
+        };
+        let (rows, total) = self.count_and_page(query, window).await?;
         let rows = rows
             .iter()
             .map(connection_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((rows, u64::try_from(total).unwrap_or(0)))
+        Ok((rows, total))
     }
 }
 

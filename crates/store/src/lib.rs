@@ -12,6 +12,7 @@ pub mod error;
 pub mod integrations;
 pub mod master_keys;
 pub mod oauth;
+mod paging;
 pub mod projects;
 pub mod request_logs;
 pub mod schema;

@@ -47,28 +47,39 @@ impl Store {
         if logs.is_empty() {
             return Ok(());
         }
+        // Multi-row inserts: one statement per 100 entries (15 parameters each) instead of one per entry.
         let mut tx = self.pool().begin().await?;
-        for l in logs {
-            sqlx::query(&format!(
-                "INSERT INTO request_logs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-            ))
-            .bind(&l.id)
-            .bind(l.project_id.as_str())
-            .bind(l.environment.as_str())
-            .bind(&l.request_id)
-            .bind(&l.connection_id)
-            .bind(&l.connection_key)
-            .bind(&l.platform)
-            .bind(l.action_id.as_deref())
-            .bind(&l.method)
-            .bind(&l.path)
-            .bind(i64::from(l.status))
-            .bind(l.latency_ms)
-            .bind(l.bytes_in)
-            .bind(l.bytes_out)
-            .bind(l.created_at.unix_millis())
-            .execute(&mut *tx)
-            .await?;
+        for chunk in logs.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let marks: Vec<String> = (1..=15).map(|c| format!("${}", r * 15 + c)).collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO request_logs ({COLUMNS}) VALUES {}",
+                rows.join(", ")
+            );
+            let mut insert = sqlx::query(&sql);
+            for l in chunk {
+                insert = insert
+                    .bind(&l.id)
+                    .bind(l.project_id.as_str())
+                    .bind(l.environment.as_str())
+                    .bind(&l.request_id)
+                    .bind(&l.connection_id)
+                    .bind(&l.connection_key)
+                    .bind(&l.platform)
+                    .bind(l.action_id.as_deref())
+                    .bind(&l.method)
+                    .bind(&l.path)
+                    .bind(i64::from(l.status))
+                    .bind(l.latency_ms)
+                    .bind(l.bytes_in)
+                    .bind(l.bytes_out)
+                    .bind(l.created_at.unix_millis());
+            }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -96,32 +107,19 @@ impl Store {
             clauses.push(format!("status = {}", i64::from(s)));
         }
         let condition = clauses.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) AS n FROM request_logs WHERE {condition}");
-        let mut count = sqlx::query(&count_sql);
-        for a in &args {
-            count = count.bind(a.as_str());
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get("n")?;
-        let n = args.len();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM request_logs WHERE {condition} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let mut page = sqlx::query(&sql);
-        for a in &args {
-            page = page.bind(a.as_str());
-        }
-        let rows = page
-            .bind(i64::from(window.limit))
-            .bind(i64::try_from(window.skip).unwrap_or(i64::MAX))
-            .fetch_all(self.pool())
-            .await?;
+        let query = crate::paging::Filtered {
+            from: "request_logs",
+            columns: COLUMNS,
+            condition: &condition,
+            order: "created_at DESC, id DESC",
+            args: &args,
+        };
+        let (rows, total) = self.count_and_page(query, window).await?;
         let rows = rows
             .iter()
             .map(log_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((rows, u64::try_from(total).unwrap_or(0)))
+        Ok((rows, total))
     }
 
     /// Deletes entries older than `before`, at most `limit` at a time (bounded work per call).

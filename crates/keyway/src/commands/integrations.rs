@@ -22,36 +22,14 @@ pub async fn run(config: &Config, cmd: IntegrationsCommand) -> anyhow::Result<()
             env,
             project,
         } => {
-            let project = bootstrap::project_named(&broker.store, project.as_deref()).await?;
-            let change = IntegrationChange {
-                enabled: Some(true),
-                ..IntegrationChange::default()
-            };
-            broker
-                .change_integration(&project.id, env, &platform, change)
-                .await?;
-            println!(
-                "{platform} is now shown in AuthKit ({env}, project {:?})",
-                project.name
-            );
+            set_enabled(&broker, &platform, env, project.as_deref(), true).await?;
         }
         IntegrationsCommand::Disable {
             platform,
             env,
             project,
         } => {
-            let project = bootstrap::project_named(&broker.store, project.as_deref()).await?;
-            let change = IntegrationChange {
-                enabled: Some(false),
-                ..IntegrationChange::default()
-            };
-            broker
-                .change_integration(&project.id, env, &platform, change)
-                .await?;
-            println!(
-                "{platform} is now hidden from AuthKit ({env}, project {:?})",
-                project.name
-            );
+            set_enabled(&broker, &platform, env, project.as_deref(), false).await?;
         }
         IntegrationsCommand::OauthApp {
             platform,
@@ -133,5 +111,28 @@ pub async fn run(config: &Config, cmd: IntegrationsCommand) -> anyhow::Result<()
             }
         }
     }
+    Ok(())
+}
+
+async fn set_enabled(
+    broker: &keyway_broker::Broker,
+    platform: &str,
+    env: keyway_core::environment::Environment,
+    project: Option<&str>,
+    enabled: bool,
+) -> anyhow::Result<()> {
+    let project = bootstrap::project_named(&broker.store, project).await?;
+    let change = IntegrationChange {
+        enabled: Some(enabled),
+        ..IntegrationChange::default()
+    };
+    broker
+        .change_integration(&project.id, env, platform, change)
+        .await?;
+    let shown = if enabled { "shown in" } else { "hidden from" };
+    println!(
+        "{platform} is now {shown} AuthKit ({env}, project {:?})",
+        project.name
+    );
     Ok(())
 }
