@@ -14,6 +14,7 @@
 #   LAT_CONNECTIONS=1     wrk connections (and threads) in the latency phase; 0 skips that phase
 #   STREAM_BYTES=1073741824   size of the streamed download and upload; 0 skips the memory test
 #   SKIP_BUILD=1          use the existing target/release/keyway
+#   KEYWAY_BIN=path       benchmark this keyway binary instead (no build)
 #   SKIP_INSTALL=1        do not apt-get anything
 #   PORT_BASE=18080       upstream PORT_BASE+1, nginx +2, Keyway +3, upload sink +4
 #   RESULTS=bench/results/latest.md
@@ -72,11 +73,13 @@ install_missing() {
 install_missing
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-if [ -z "${SKIP_BUILD:-}" ]; then
-  log "building keyway (cargo build --release -p keyway)"
-  (cd "$ROOT" && cargo build --release -p keyway)
+if [ -z "${KEYWAY_BIN:-}" ]; then
+  if [ -z "${SKIP_BUILD:-}" ]; then
+    log "building keyway (cargo build --release -p keyway)"
+    (cd "$ROOT" && cargo build --release -p keyway)
+  fi
+  KEYWAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/keyway"
 fi
-KEYWAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/keyway"
 [ -x "$KEYWAY_BIN" ] || die "no $KEYWAY_BIN (unset SKIP_BUILD)"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -88,9 +91,11 @@ done
 W=$(mktemp -d /tmp/keyway-bench.XXXXXX)
 chmod 755 "$W" # nginx workers (nobody) read the streamed file here
 PIDS=()
+SAMPLER=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if [ -n "$SAMPLER" ]; then kill "$SAMPLER" 2>/dev/null || true; fi
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -n "${KEEP_WORK:-}" ] || [ "$status" -ne 0 ]; then log "work directory kept: $W"; else rm -rf "$W"; fi
@@ -108,6 +113,10 @@ wait_http() { # url, what
 }
 
 # ---------------------------------------------------------------- upstream: nginx serving from memory
+# The upstream is nginx answering `return 200` with a fixed 94-byte JSON body: no disk, no allocation per
+# request, C and event-driven, so it is the cheapest credible responder and the same for all three targets
+# (a slower upstream would hide the proxies' cost). It also serves the 1 GiB download from a sparse file.
+# Uploads go to bench/sink.py, which reads and discards the body and answers with the byte count.
 mkdir -p "$W/up/tmp" "$W/proxy/tmp"
 chmod 1777 "$W/up/tmp" "$W/proxy/tmp"
 [ "$STREAM_BYTES" -gt 0 ] && truncate -s "$STREAM_BYTES" "$W/stream.bin" && chmod 644 "$W/stream.bin"
@@ -277,8 +286,8 @@ done
 # ---------------------------------------------------------------- memory while streaming
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$KEYWAY_PID/status"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$KEYWAY_PID/status"; }
-sample_rss() { # file; every 100 ms until killed
-  while :; do
+sample_rss() { # file; every 100 ms until killed (or Keyway is gone)
+  while [ -r "/proc/$KEYWAY_PID/status" ]; do
     while read -r k v _; do [ "$k" = "VmRSS:" ] && echo "$v"; done <"/proc/$KEYWAY_PID/status"
     sleep 0.1
   done >"$1"
@@ -287,16 +296,16 @@ max_of() { sort -n "$1" | tail -1; }
 
 printf 'transfer\tbaseline_kib\tpeak_kib\thwm_before_kib\thwm_after_kib\tbytes\tseconds\tstatus\tverified\n' >"$W/mem.tsv"
 stream_test() { # name
-  local name=$1 out sampler baseline peak hwm0 hwm1 code bytes secs verified
+  local name=$1 out baseline peak hwm0 hwm1 code bytes secs verified
   # Warm the path (pool, cache) with small requests, then a 1 s idle baseline.
   for _ in 1 2 3; do pass /small >/dev/null; curl -sS -o /dev/null -X POST --data x -H "x-pica-secret: $SECRET" \
     -H "x-pica-connection-key: $SINK_CONN" "http://127.0.0.1:$KEYWAY_PORT/v1/passthrough/upload"; done
-  sample_rss "$W/rss-$name-baseline.txt" & sampler=$!
+  sample_rss "$W/rss-$name-baseline.txt" & SAMPLER=$!
   sleep 1
-  kill "$sampler"; wait "$sampler" 2>/dev/null || true
+  kill "$SAMPLER"; wait "$SAMPLER" 2>/dev/null || true
   baseline=$(max_of "$W/rss-$name-baseline.txt")
   hwm0=$(hwm_kib)
-  sample_rss "$W/rss-$name.txt" & sampler=$!
+  sample_rss "$W/rss-$name.txt" & SAMPLER=$!
   if [ "$name" = download ]; then
     out=$(pass /big "$CONN" -o /dev/null -w '%{http_code} %{size_download} %{time_total}')
     read -r code bytes secs <<<"$out"
@@ -310,7 +319,8 @@ stream_test() { # name
       "$W/upload.json" "$STREAM_BYTES" 2>/dev/null || echo "no ($(head -c 200 "$W/upload.json"))")
   fi
   sleep 0.3
-  kill "$sampler"; wait "$sampler" 2>/dev/null || true
+  kill "$SAMPLER"; wait "$SAMPLER" 2>/dev/null || true
+  SAMPLER=""
   peak=$(max_of "$W/rss-$name.txt")
   hwm1=$(hwm_kib)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$baseline" "$peak" "$hwm0" "$hwm1" "$bytes" "$secs" "$code" "$verified" >>"$W/mem.tsv"

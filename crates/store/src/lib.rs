@@ -73,16 +73,19 @@ impl Store {
             })
             .acquire_timeout(settings.acquire_timeout);
         if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+            // An embedded file cannot drop the connection under us: skip the ping on every acquire.
+            options = options
+                .test_before_acquire(false)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            });
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                });
         }
         let pool = options.connect(url).await.map_err(StoreError::Connect)?;
         Ok(Self {

@@ -19,6 +19,35 @@ const MAX_ENTRIES: usize = 50_000;
 pub struct Resolved {
     pub connection: Connection,
     pub credentials: Credentials,
+    /// Base URL and rendered credentials, so requests only join paths and copy headers.
+    pub injected: Injected,
+}
+
+/// What every request of a connection gets: its base URL and credential headers/query.
+/// Header values are marked sensitive (redacted in `Debug`); the query form is kept out of `Debug`.
+pub struct Injected {
+    pub base_url: String,
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub query: Option<String>,
+    pub internal: bool,
+    pub platform_name: String,
+}
+
+impl std::fmt::Debug for Injected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Injected")
+            .field("base_url", &self.base_url)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("query", &self.query.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 type Key = (ProjectId, Environment, String);

@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::error::BrokerError;
 use crate::oauth::refresh::{Need, USE_MARGIN_SECONDS};
-use crate::proxy::cache::Resolved;
+use crate::proxy::cache::{Injected, Resolved};
 use crate::Broker;
 
 #[derive(Debug, Clone)]
@@ -129,9 +129,11 @@ impl Broker {
         } else {
             connection
         };
+        let injected = self.inject(&connection, &credentials)?;
         let resolved = Arc::new(Resolved {
             connection,
             credentials,
+            injected,
         });
         self.connection_cache.put(resolved.clone());
         Ok(resolved)
@@ -169,22 +171,19 @@ impl Broker {
 
     /// Builds the upstream request for `resolved`: URL on the platform's host, caller headers cleaned,
     /// credentials injected.
-    pub fn prepare_passthrough(
+    /// The connection's upstream base URL and rendered credentials, computed once per cache entry.
+    fn inject(
         &self,
-        resolved: Arc<Resolved>,
-        path: &str,
-        query: Option<&str>,
-        inbound: &HeaderMap,
-    ) -> Result<Prepared, BrokerError> {
-        let connection = &resolved.connection;
+        connection: &keyway_core::connection::Connection,
+        credentials: &crate::credentials::Credentials,
+    ) -> Result<Injected, BrokerError> {
         let platform = self.platform(&connection.platform)?;
-        let base = platform.base_url_for(&connection.fields).map_err(|e| {
+        let base_url = platform.base_url_for(&connection.fields).map_err(|e| {
             BrokerError::InvalidInput(format!("the connection's base URL cannot be built: {e}"))
         })?;
         let mut vars = connection.fields.clone();
         vars.extend(
-            resolved
-                .credentials
+            credentials
                 .values()
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
@@ -196,51 +195,77 @@ impl Broker {
             zeroize::Zeroize::zeroize(value);
         }
         let injection = injection?;
-        let mut query_string = query.map(str::to_owned);
-        if !injection.query().is_empty() {
-            let extra: String = url::form_urlencoded::Serializer::new(String::new())
+        let query = (!injection.query().is_empty()).then(|| {
+            url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(
                     injection
                         .query()
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str())),
                 )
-                .finish();
-            query_string = Some(match query_string.filter(|q| !q.is_empty()) {
-                Some(q) => format!("{q}&{extra}"),
-                None => extra,
-            });
-        }
-        let url =
-            target::upstream_url(&base, path, query_string.as_deref(), platform.is_internal())
-                .map_err(|e| match e {
-                    target::TargetError::Forbidden(_) => BrokerError::EgressRefused(e.to_string()),
-                    other => BrokerError::InvalidPath(other.to_string()),
-                })?;
-        let mut headers = headers::upstream_request_headers(inbound);
+                .finish()
+        });
+        let invalid =
+            || BrokerError::InvalidInput("a credential cannot be sent as a header".into());
+        let mut headers = Vec::with_capacity(injection.headers().len() + 1);
         for (name, value) in injection.headers() {
             let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 BrokerError::InvalidInput("the catalog injects an invalid header name".into())
             })?;
-            let mut value = HeaderValue::from_str(value).map_err(|_| {
-                BrokerError::InvalidInput("a credential cannot be sent as a header".into())
-            })?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| invalid())?;
             value.set_sensitive(true);
-            headers.insert(name, value);
+            headers.push((name, value));
         }
         if let Some(basic) = injection.basic() {
             use base64::Engine;
             let token = base64::engine::general_purpose::STANDARD
                 .encode(format!("{}:{}", basic.username, basic.password));
-            let mut value = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| {
-                BrokerError::InvalidInput("a credential cannot be sent as a header".into())
-            })?;
+            let mut value =
+                HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| invalid())?;
             value.set_sensitive(true);
-            headers.insert(http::header::AUTHORIZATION, value);
+            headers.push((http::header::AUTHORIZATION, value));
         }
-        Ok(Prepared {
+        Ok(Injected {
+            base_url,
+            headers,
+            query,
             internal: platform.is_internal(),
             platform_name: platform.name().to_owned(),
+        })
+    }
+
+    /// Builds the upstream request for `resolved`: URL on the platform's host, caller headers cleaned,
+    /// credentials injected.
+    pub fn prepare_passthrough(
+        &self,
+        resolved: Arc<Resolved>,
+        path: &str,
+        query: Option<&str>,
+        inbound: &HeaderMap,
+    ) -> Result<Prepared, BrokerError> {
+        let injected = &resolved.injected;
+        let query_string = match (query.filter(|q| !q.is_empty()), &injected.query) {
+            (Some(q), Some(extra)) => Some(format!("{q}&{extra}")),
+            (Some(q), None) => Some(q.to_owned()),
+            (None, extra) => extra.clone(),
+        };
+        let url = target::upstream_url(
+            &injected.base_url,
+            path,
+            query_string.as_deref(),
+            injected.internal,
+        )
+        .map_err(|e| match e {
+            target::TargetError::Forbidden(_) => BrokerError::EgressRefused(e.to_string()),
+            other => BrokerError::InvalidPath(other.to_string()),
+        })?;
+        let mut headers = headers::upstream_request_headers(inbound);
+        for (name, value) in &injected.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        Ok(Prepared {
+            internal: injected.internal,
+            platform_name: injected.platform_name.clone(),
             resolved,
             url,
             headers,
