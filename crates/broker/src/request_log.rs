@@ -1,6 +1,7 @@
 //! The passthrough request log, off the hot path: handlers hand entries to a bounded channel (never
-//! waiting; a full channel drops the entry and counts it), a writer task inserts them in batches, and a
-//! retention task prunes old entries in bounded chunks.
+//! waiting; a full channel drops the entry and counts it), a writer task inserts them in small, frequent
+//! batches (large ones stall the CPU long enough to show in tail latency), and a retention task prunes old
+//! entries in bounded chunks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,8 +13,8 @@ use keyway_store::Store;
 use tokio::sync::{mpsc, oneshot, watch};
 
 const CAPACITY: usize = 10_000;
-const BATCH: usize = 500;
-const LINGER: Duration = Duration::from_millis(250);
+const BATCH: usize = 100;
+const LINGER: Duration = Duration::from_millis(20);
 
 enum Message {
     Entry(Box<RequestLog>),
