@@ -13,8 +13,8 @@ use keyway_store::Store;
 use tokio::sync::{mpsc, oneshot, watch};
 
 const CAPACITY: usize = 10_000;
-const BATCH: usize = 100;
-const LINGER: Duration = Duration::from_millis(20);
+const BATCH: usize = 16;
+const LINGER: Duration = Duration::from_millis(5);
 
 enum Message {
     Entry(Box<RequestLog>),
