@@ -124,7 +124,8 @@ impl Broker {
         let (public, secret): (BTreeMap<_, _>, BTreeMap<_, _>) = values
             .into_iter()
             .partition(|(name, _)| platform.field(name).is_some_and(|f| !f.secret));
-        let base_url = platform
+        // Field values that cannot form the platform's URL are a form error, test request or not.
+        platform
             .base_url_for(&public)
             .map_err(|e| BrokerError::InvalidForm(vec![("form".into(), e.to_string())]))?;
 
@@ -161,18 +162,7 @@ impl Broker {
             scopes = tokens.scope;
         }
 
-        let mut vars: BTreeMap<String, String> = public.clone();
-        vars.extend(
-            credentials
-                .values()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        let checked = upstream::verify_credentials(&self.http, platform, &base_url, &vars).await;
-        for value in vars.values_mut() {
-            zeroize::Zeroize::zeroize(value);
-        }
-        checked?;
+        upstream::verify_credentials(&self.http, platform, &public, &credentials).await?;
         self.store_new_connection(
             owner,
             platform,

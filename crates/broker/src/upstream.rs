@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use keyway_catalog::platform::Platform;
 
+use crate::credentials::Credentials;
+
 use crate::error::BrokerError;
 
 pub fn client() -> reqwest::Client {
@@ -18,36 +20,34 @@ pub fn client() -> reqwest::Client {
         .expect("a TLS backend is compiled in")
 }
 
-/// Runs the platform's test request, if it declares one, with these credentials.
-/// `vars` holds every field value (secret or not) plus `accessToken` for OAuth kinds.
+/// Runs the platform's test request, if it declares one, with these credentials: injected exactly as
+/// passthrough injects them (`proxy::inject`), on the platform's base URL for these fields.
 pub async fn verify_credentials(
     http: &reqwest::Client,
     platform: &Platform,
-    base_url: &str,
-    vars: &BTreeMap<String, String>,
+    fields: &BTreeMap<String, String>,
+    credentials: &Credentials,
 ) -> Result<(), BrokerError> {
     let Some(test) = platform.test_request() else {
         return Ok(());
     };
     let name = platform.name().to_owned();
+    let form_error = |e: String| BrokerError::InvalidForm(vec![("form".into(), e)]);
+    let injected = crate::proxy::inject(platform, fields, credentials)
+        .map_err(|e| form_error(e.to_string()))?;
     let path = test
-        .path_for(vars)
-        .map_err(|e| BrokerError::InvalidForm(vec![("form".into(), e.to_string())]))?;
-    let injection = platform
-        .injection()
-        .render(vars)
-        .map_err(|e| BrokerError::InvalidForm(vec![("form".into(), e.to_string())]))?;
+        .path_for(fields)
+        .map_err(|e| form_error(e.to_string()))?;
+    let mut url = format!("{}{path}", injected.base_url);
+    if let Some(query) = &injected.query {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(query);
+    }
     let method =
         reqwest::Method::from_bytes(test.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let mut request = http.request(method, format!("{base_url}{path}"));
-    for (header, value) in injection.headers() {
-        request = request.header(header.as_str(), value.as_str());
-    }
-    if !injection.query().is_empty() {
-        request = request.query(injection.query());
-    }
-    if let Some(basic) = injection.basic() {
-        request = request.basic_auth(&basic.username, Some(&basic.password));
+    let mut request = http.request(method, url);
+    for (header, value) in &injected.headers {
+        request = request.header(header, value);
     }
     if let Some(body) = &test.body {
         request = request
@@ -61,7 +61,7 @@ pub async fn verify_credentials(
             status: response.status().as_u16(),
         }),
         Err(e) => {
-            // reqwest errors carry the URL (never credentials: those are headers or were stripped).
+            // Without the URL: an API key may travel in the query string.
             tracing::warn!(platform = %platform.slug().as_str(), error = %e.without_url(), "credential check failed");
             Err(BrokerError::PlatformUnreachable { platform: name })
         }

@@ -177,61 +177,11 @@ impl Broker {
         connection: &keyway_core::connection::Connection,
         credentials: &crate::credentials::Credentials,
     ) -> Result<Injected, BrokerError> {
-        let platform = self.platform(&connection.platform)?;
-        let base_url = platform.base_url_for(&connection.fields).map_err(|e| {
-            BrokerError::InvalidInput(format!("the connection's base URL cannot be built: {e}"))
-        })?;
-        let mut vars = connection.fields.clone();
-        vars.extend(
-            credentials
-                .values()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        let injection = platform.injection().render(&vars).map_err(|e| {
-            BrokerError::InvalidInput(format!("the connection's credentials are incomplete: {e}"))
-        });
-        for value in vars.values_mut() {
-            zeroize::Zeroize::zeroize(value);
-        }
-        let injection = injection?;
-        let query = (!injection.query().is_empty()).then(|| {
-            url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(
-                    injection
-                        .query()
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )
-                .finish()
-        });
-        let invalid =
-            || BrokerError::InvalidInput("a credential cannot be sent as a header".into());
-        let mut headers = Vec::with_capacity(injection.headers().len() + 1);
-        for (name, value) in injection.headers() {
-            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                BrokerError::InvalidInput("the catalog injects an invalid header name".into())
-            })?;
-            let mut value = HeaderValue::from_str(value).map_err(|_| invalid())?;
-            value.set_sensitive(true);
-            headers.push((name, value));
-        }
-        if let Some(basic) = injection.basic() {
-            use base64::Engine;
-            let token = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", basic.username, basic.password));
-            let mut value =
-                HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| invalid())?;
-            value.set_sensitive(true);
-            headers.push((http::header::AUTHORIZATION, value));
-        }
-        Ok(Injected {
-            base_url,
-            headers,
-            query,
-            internal: platform.is_internal(),
-            platform_name: platform.name().to_owned(),
-        })
+        inject(
+            self.platform(&connection.platform)?,
+            &connection.fields,
+            credentials,
+        )
     }
 
     /// Builds the upstream request for `resolved`: URL on the platform's host, caller headers cleaned,
@@ -334,4 +284,65 @@ impl Broker {
     pub fn proxy_settings(&self) -> &ProxySettings {
         &self.proxy_clients.settings
     }
+}
+
+/// A platform's base URL for these connection fields and its credentials rendered for injection (headers
+/// marked sensitive, query form, Basic). Used by passthrough and by the connect-time credential check.
+pub fn inject(
+    platform: &keyway_catalog::platform::Platform,
+    fields: &std::collections::BTreeMap<String, String>,
+    credentials: &crate::credentials::Credentials,
+) -> Result<Injected, BrokerError> {
+    let base_url = platform.base_url_for(fields).map_err(|e| {
+        BrokerError::InvalidInput(format!("the connection's base URL cannot be built: {e}"))
+    })?;
+    let mut vars = fields.clone();
+    vars.extend(
+        credentials
+            .values()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    let injection = platform.injection().render(&vars).map_err(|e| {
+        BrokerError::InvalidInput(format!("the connection's credentials are incomplete: {e}"))
+    });
+    for value in vars.values_mut() {
+        zeroize::Zeroize::zeroize(value);
+    }
+    let injection = injection?;
+    let query = (!injection.query().is_empty()).then(|| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                injection
+                    .query()
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .finish()
+    });
+    let invalid = || BrokerError::InvalidInput("a credential cannot be sent as a header".into());
+    let mut headers = Vec::with_capacity(injection.headers().len() + 1);
+    for (name, value) in injection.headers() {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            BrokerError::InvalidInput("the catalog injects an invalid header name".into())
+        })?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+        value.set_sensitive(true);
+        headers.push((name, value));
+    }
+    if let Some(basic) = injection.basic() {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", basic.username, basic.password));
+        let mut value = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| invalid())?;
+        value.set_sensitive(true);
+        headers.push((http::header::AUTHORIZATION, value));
+    }
+    Ok(Injected {
+        base_url,
+        headers,
+        query,
+        internal: platform.is_internal(),
+        platform_name: platform.name().to_owned(),
+    })
 }
