@@ -326,7 +326,6 @@ async fn two_nodes_on_one_database_share_one_refresh() {
     let c = Arc::new(stored(&app, record["id"].as_str().expect("id")).await);
 
     // A second node: its own pool, locks and lease identity, the same database and keys.
-    let config = support::test_config(&app.db);
     let catalog =
         keyway_catalog::load::Catalog::load(true, Some(&app.db.dir.path().join("catalog")))
             .expect("catalog");
@@ -347,7 +346,6 @@ async fn two_nodes_on_one_database_share_one_refresh() {
             .collect(),
     )
     .expect("ring");
-    let _ = config;
     let (other, _) = Broker::start(store, ring, catalog)
         .await
         .expect("second node");

@@ -91,14 +91,8 @@ impl Store {
         environment: Environment,
         id: &str,
     ) -> Result<Option<Connection>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM connections WHERE project_id = $1 AND environment = $2 AND id = $3");
-        let row = sqlx::query(&sql)
-            .bind(project.as_str())
-            .bind(environment.as_str())
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(connection_from_row).transpose()
+        self.connection_where(project, environment, Lookup::Id, id)
+            .await
     }
 
     /// A page of matching connections, oldest first (creation time, then id), and the exact total.
@@ -301,13 +295,34 @@ impl Store {
         environment: Environment,
         key: &str,
     ) -> Result<Option<Connection>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM connections WHERE project_id = $1 AND environment = $2 AND key = $3");
+        self.connection_where(project, environment, Lookup::Key, key)
+            .await
+    }
+
+    async fn connection_where(
+        &self,
+        project: &ProjectId,
+        environment: Environment,
+        by: Lookup,
+        value: &str,
+    ) -> Result<Option<Connection>, StoreError> {
+        let column = match by {
+            Lookup::Id => "id",
+            Lookup::Key => "key",
+        };
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE project_id = $1 AND environment = $2 AND {column} = $3");
         let row = sqlx::query(&sql)
             .bind(project.as_str())
             .bind(environment.as_str())
-            .bind(key)
+            .bind(value)
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(connection_from_row).transpose()
     }
+}
+
+/// Which unique column finds one connection.
+enum Lookup {
+    Id,
+    Key,
 }
