@@ -1,13 +1,15 @@
 //! The binary as an operator runs it: first start, restart, keys CLI, wrong master key, rotation,
 //! configuration refusals and graceful shutdown. Runs on SQLite, or Postgres with KEYWAY_TEST_DATABASE=postgres.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use keyway_crypto::master_key::MasterKey;
 use keyway_testkit::{backend, fresh_database, TestBackend, TestDatabase};
 use secrecy::ExposeSecret;
+use support::process::{serve_process, ServeProcess};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyway");
 
@@ -54,81 +56,9 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    stdout: String,
-}
-
-/// Starts `keyway serve` on a free port and waits until it answers; collects what it printed to stdout.
-fn serve(db: &TestDatabase) -> Server {
-    let port = free_port();
-    let mut child = keyway(db)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn serve");
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                std::io::Read::read_to_string(&mut e, &mut err).ok();
-            }
-            panic!("keyway serve exited with {status}: {err}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "keyway serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // The banner is printed before listening starts; read what is there without blocking for more.
-    let out = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    std::thread::sleep(Duration::from_millis(200));
-    let stdout = rx.try_iter().collect::<Vec<_>>().join("\n");
-    Server {
-        child,
-        base,
-        stdout,
-    }
-}
-
-impl Server {
-    /// SIGTERM, then wait: a clean exit is status 0.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            std::io::Read::read_to_string(&mut e, &mut err).ok();
-        }
-        (self.child.wait().expect("wait"), err)
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// `keyway serve` against the test database, on a port the OS picks.
+fn serve(db: &TestDatabase) -> ServeProcess {
+    serve_process(keyway(db))
 }
 
 fn get_status(base: &str, path: &str, key: Option<&str>) -> u16 {
@@ -155,7 +85,7 @@ async fn first_start_prints_keys_once_restart_keeps_them_and_sigterm_exits_clean
     let db = fresh_database().await;
     tokio::task::spawn_blocking(move || {
         let server = serve(&db);
-        let (test_key, live_key) = keys_in(&server.stdout);
+        let (test_key, live_key) = keys_in(&server.stdout());
         assert_eq!(
             get_status(&server.base, "/v1/vault/connections", Some(&test_key)),
             200
@@ -171,7 +101,7 @@ async fn first_start_prints_keys_once_restart_keeps_them_and_sigterm_exits_clean
 
         let again = serve(&db);
         assert!(
-            !again.stdout.contains("sk_test_"),
+            !again.stdout().contains("sk_test_"),
             "keys are printed only on the first start"
         );
         assert_eq!(

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,56 +12,24 @@ use keyway_crypto::master_key::MasterKey;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use support::fake_oauth::{FakeOAuth, CLIENT_ID, CLIENT_SECRET};
-
-struct Node {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::process::{serve_process, ServeProcess};
 
 fn start_node(
     db_url: &str,
     data_dir: &std::path::Path,
     master_key: &str,
     catalog: &std::path::Path,
-) -> Node {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_keyway"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+) -> ServeProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyway"));
+    command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("KEYWAY_DATABASE_URL", db_url)
         .env("KEYWAY_DATA_DIR", data_dir)
         .env("KEYWAY_MASTER_KEY", master_key)
         .env("KEYWAY_CATALOG_DIR", catalog)
-        .env("KEYWAY_REFRESH_SWEEP_SECONDS", "0")
-        .env("KEYWAY_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn keyway");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "node did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Node {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
+        .env("KEYWAY_REFRESH_SWEEP_SECONDS", "0");
+    serve_process(command)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -211,5 +179,38 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
         1,
         "exactly one refresh across two processes"
     );
+
+    // Deleting the connection on node A stops node B, which has it cached, from using it at once: on
+    // Postgres every change is announced to every node. (SQLite is one node by design: a second process
+    // would keep its cached copy for up to the cache TTL, so this part runs on Postgres only.)
+    if keyway_testkit::backend() == keyway_testkit::TestBackend::Postgres {
+        let id = listed["rows"][0]["id"].as_str().expect("id");
+        let deleted = http
+            .delete(format!("{}/v1/vault/connections/{id}", a.base))
+            .header("x-pica-secret", &key)
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(deleted.status(), 200);
+        let started = Instant::now();
+        loop {
+            let status = client
+                .get(format!("{}/v1/passthrough/me", b.base))
+                .header("x-pica-secret", &key)
+                .header("x-pica-connection-key", &connection_key)
+                .send()
+                .await
+                .expect("request")
+                .status();
+            if status == 404 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "node B still served the deleted connection ({status}); the cache TTL is 5 s, so only the notification can make this pass"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     drop((a, b));
 }

@@ -1,0 +1,114 @@
+//! `keyway serve` as a child process on a port the OS picks (`--listen 127.0.0.1:0`): the address is read
+//! from the server's own "keyway is listening" log line, so parallel tests can never race for a port or
+//! talk to each other's servers.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub struct ServeProcess {
+    child: Child,
+    pub base: String,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+fn collect(
+    pipe: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+    on_line: impl Fn(&str) + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            on_line(&line);
+            let mut all = into.lock().expect("lock");
+            all.push_str(&line);
+            all.push('\n');
+        }
+    })
+}
+
+/// Starts `command` (a `keyway` command with its environment) as `serve` and waits until it listens.
+pub fn serve_process(mut command: Command) -> ServeProcess {
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("KEYWAY_LOG_FORMAT", "json")
+        .env("KEYWAY_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keyway serve");
+    let (stdout, stderr) = (
+        Arc::new(Mutex::new(String::new())),
+        Arc::new(Mutex::new(String::new())),
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let tx = Mutex::new(tx);
+    let readers = vec![
+        collect(child.stdout.take().expect("stdout"), stdout.clone(), |_| {}),
+        collect(
+            child.stderr.take().expect("stderr"),
+            stderr.clone(),
+            move |line| {
+                if let Ok(event) = serde_json::from_str::<serde_json::Value>(line) {
+                    if event["message"] == "keyway is listening" {
+                        if let Some(addr) = event["addr"].as_str() {
+                            let _ = tx.lock().expect("lock").send(addr.to_owned());
+                        }
+                    }
+                }
+            },
+        ),
+    ];
+    let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(addr) => addr,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "keyway serve did not start:\n{}",
+                stderr.lock().expect("lock")
+            );
+        }
+    };
+    // The first-start banner is written to stdout before the listening line: let the reader catch up.
+    std::thread::sleep(Duration::from_millis(100));
+    ServeProcess {
+        child,
+        base: format!("http://{addr}"),
+        stdout,
+        stderr,
+        readers,
+    }
+}
+
+impl ServeProcess {
+    /// What the server printed on standard output so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().expect("lock").clone()
+    }
+
+    /// SIGTERM, then wait: a clean exit is status 0. Returns the status and everything logged.
+    pub fn terminate(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        let status = self.child.wait().expect("wait");
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        let log = self.stderr.lock().expect("lock").clone();
+        (status, log)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
