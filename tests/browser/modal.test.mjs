@@ -244,6 +244,9 @@ test(`[${backend}] at 360 px the dialog fills the screen without sideways scroll
     assert.equal(Math.round(box.width), 360);
     const overflow = await frame.locator("body").evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
     assert.equal(overflow, false, "no horizontal scroll");
+    // On phones the dialog slides in; click once it has settled (one run in ~10 saw the search field
+    // intercept the click while it was still moving).
+    await frame.locator("#dialog").evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
     await frame.getByRole("button", { name: /Acme CRM/ }).click();
     await frame.getByRole("button", { name: "Connect Acme CRM" }).click();
     await frame.getByText("Enter your API key.").waitFor();
