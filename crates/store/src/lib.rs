@@ -14,6 +14,7 @@ pub mod master_keys;
 pub mod oauth;
 mod paging;
 pub mod projects;
+pub mod rate_limits;
 pub mod request_logs;
 pub mod schema;
 pub mod sealed;

@@ -253,3 +253,67 @@ async fn master_key_fingerprints_are_remembered_once_and_unused_ones_forgotten()
         ["bbbb"]
     );
 }
+
+#[tokio::test]
+async fn rate_limit_buckets_start_full_refill_on_the_database_clock_and_cap_at_the_burst() {
+    let (store, _db) = store().await;
+    // 1 token a second, burst 2: a new bucket gives its burst, then nothing until a second has passed.
+    let first = store
+        .lease_rate_limit_tokens("key_a", 1, 2, 5)
+        .await
+        .expect("lease");
+    assert_eq!((first.granted, first.milli_tokens_left), (2, 0));
+    let empty = store
+        .lease_rate_limit_tokens("key_a", 1, 2, 5)
+        .await
+        .expect("lease");
+    assert_eq!(empty.granted, 0);
+    assert!(empty.milli_tokens_left < 1000, "{empty:?}");
+    // Another key has its own bucket.
+    let other = store
+        .lease_rate_limit_tokens("key_b", 1, 2, 1)
+        .await
+        .expect("lease");
+    assert_eq!((other.granted, other.milli_tokens_left), (1, 1000));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let refilled = store
+        .lease_rate_limit_tokens("key_a", 1, 2, 5)
+        .await
+        .expect("lease");
+    assert!((1..=2).contains(&refilled.granted), "{refilled:?}");
+
+    // 1,000 a second, burst 5: 50 ms would refill 50 tokens, but a bucket never holds more than its burst.
+    let drained = store
+        .lease_rate_limit_tokens("key_c", 1000, 5, 100)
+        .await
+        .expect("lease");
+    assert_eq!((drained.granted, drained.milli_tokens_left), (5, 0));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let capped = store
+        .lease_rate_limit_tokens("key_c", 1000, 5, 100)
+        .await
+        .expect("lease");
+    assert_eq!((capped.granted, capped.milli_tokens_left), (5, 0));
+}
+
+#[tokio::test]
+async fn concurrent_rate_limit_leases_never_take_more_than_the_bucket_holds() {
+    let (store, _db) = store().await;
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        tasks.spawn(async move { store.lease_rate_limit_tokens("key_race", 1, 10, 1).await });
+    }
+    let mut granted = 0;
+    while let Some(lease) = tasks.join_next().await {
+        granted += lease.expect("join").expect("lease").granted;
+    }
+    // The burst, plus at most one token per second the race took to refill.
+    let refill = u32::try_from(started.elapsed().as_secs()).expect("seconds");
+    assert!(
+        (10..=10 + refill).contains(&granted),
+        "granted {granted} in {:?}",
+        started.elapsed()
+    );
+}
