@@ -57,7 +57,7 @@ pub struct Config {
     /// Extra platform definitions (`platforms/*.toml`, `logos/`) that add to or override the built-in catalog.
     #[serde(default)]
     pub catalog_dir: Option<PathBuf>,
-    /// Requests per second per secret key on this node (burst twice that); 0 = unlimited.
+    /// Requests per second per secret key (burst twice that; on Postgres shared by all nodes); 0 = unlimited.
     #[serde(default)]
     pub rate_limit_per_second: u32,
     /// Days of passthrough request log to keep.

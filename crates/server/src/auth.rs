@@ -24,7 +24,7 @@ impl FromRequestParts<AppState> for SecretKeyAuth {
     ) -> Result<Self, Self::Rejection> {
         let presented = header_pair(&parts.headers, PICA_SECRET, KEYWAY_SECRET)?;
         match state.broker.keys.authenticate(presented.as_deref()).await {
-            Ok(Ok(principal)) => match state.rate_limiter.check(principal.key_id.as_str()) {
+            Ok(Ok(principal)) => match state.rate_limiter.check(principal.key_id.as_str()).await {
                 Ok(()) => Ok(Self(principal)),
                 Err(wait) => Err(ApiError {
                     retry_after: Some(wait),

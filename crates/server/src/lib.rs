@@ -35,16 +35,18 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Largest request body a passthrough may stream upstream, in bytes.
     pub passthrough_max_body_bytes: usize,
-    /// Requests per second per secret key (burst twice that); 0 = unlimited.
+    /// Requests per second per secret key (burst twice that; shared by all nodes on Postgres); 0 = off.
     pub rate_limit_per_second: u32,
 }
 
 impl AppState {
     pub fn new(broker: Broker, settings: ServerSettings) -> Self {
+        let rate_limiter =
+            rate_limit::RateLimiter::new(settings.rate_limit_per_second, &broker.store);
         Self {
             broker,
             metrics: Arc::new(metrics::Metrics::new()),
-            rate_limiter: Arc::new(rate_limit::RateLimiter::new(settings.rate_limit_per_second)),
+            rate_limiter: Arc::new(rate_limiter),
             settings: Arc::new(settings),
         }
     }
