@@ -1,6 +1,7 @@
-//! Two `keyway serve` processes on one database: 1,000 concurrent passthrough requests on an expired
-//! OAuth connection, split across them, cause exactly one token refresh. Runs on SQLite (two processes,
-//! one file) and on Postgres (KEYWAY_TEST_DATABASE=postgres).
+//! Several nodes on one database. Two `keyway serve` processes: 1,000 concurrent passthrough requests on
+//! an expired OAuth connection, split across them, cause exactly one token refresh (SQLite: two processes,
+//! one file; Postgres with KEYWAY_TEST_DATABASE=postgres). Two applications on one Postgres schema share
+//! each secret key's rate limit.
 
 mod support;
 
@@ -213,4 +214,78 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
         }
     }
     drop((a, b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_share_each_secret_keys_rate_limit() {
+    if keyway_testkit::backend() != keyway_testkit::TestBackend::Postgres {
+        // SQLite is one node by design: its buckets are in memory (tests/api.rs covers them).
+        return;
+    }
+    // 40 a second: burst 80, leased in chunks of 2.
+    let (per_second, burst, chunk) = (40_u32, 80_u32, 2_u32);
+    let db = keyway_testkit::fresh_database().await;
+    let config = keyway::config::Config {
+        rate_limit_per_second: per_second,
+        ..support::test_config(&db)
+    };
+    let a = support::spawn_with(db, config.clone()).await;
+    let b = support::spawn_another_node(&a, config).await;
+
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..400 {
+        let (client, url, key) = (
+            a.client.clone(),
+            [&a, &b][i % 2].url("/v1/vault/connections"),
+            a.test_key.clone(),
+        );
+        tasks.spawn(async move {
+            let r = client
+                .get(url)
+                .header("x-pica-secret", key)
+                .send()
+                .await
+                .expect("request");
+            let retry_after = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            (r.status().as_u16(), retry_after)
+        });
+    }
+    let (mut admitted, mut limited) = (0_u32, 0_u32);
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("join") {
+            (200, _) => admitted += 1,
+            (429, Some(seconds)) if seconds >= 1 => limited += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    let elapsed = started.elapsed();
+    // Both nodes took their tokens from one bucket: at most the burst plus what refilled meanwhile (each
+    // node alone would admit that much again), and at least the burst less what may be left unused (under
+    // a chunk in the bucket, a chunk held by each node).
+    let refill = (elapsed.as_secs_f64() * f64::from(per_second)).ceil();
+    assert!(
+        f64::from(admitted) <= f64::from(burst) + refill,
+        "{admitted} admitted in {elapsed:?}; the shared limit allows {burst} + {refill}"
+    );
+    assert!(
+        admitted >= burst - 3 * chunk,
+        "{admitted} admitted in {elapsed:?}"
+    );
+    assert_eq!(admitted + limited, 400);
+
+    // Another key has its own bucket, on both nodes; the limited key recovers once tokens refill.
+    for node in [&a, &b] {
+        assert_eq!(
+            node.list_connections_with("", &a.live_key).await.status(),
+            200
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(b.list_connections("").await.status(), 200);
+    b.stop().await;
+    a.stop().await;
 }

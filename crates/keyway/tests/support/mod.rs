@@ -77,7 +77,6 @@ pub async fn spawn_with(db: TestDatabase, config: Config) -> TestApp {
     let app = Application::build(&config)
         .await
         .expect("application builds");
-    let addr = app.local_addr().expect("bound");
     let first = app
         .first_start
         .as_ref()
@@ -86,6 +85,25 @@ pub async fn spawn_with(db: TestDatabase, config: Config) -> TestApp {
         first.test_key.key.expose().to_owned(),
         first.live_key.key.expose().to_owned(),
     );
+    serve(app, db, test_key, live_key)
+}
+
+/// Another node on `first`'s database, built from `config` (the same master key): the database is
+/// already set up, so this node answers to `first`'s keys.
+pub async fn spawn_another_node(first: &TestApp, config: Config) -> TestApp {
+    let app = Application::build(&config)
+        .await
+        .expect("application builds");
+    assert!(app.first_start.is_none(), "the database was already set up");
+    let db = TestDatabase {
+        url: first.db.url.clone(),
+        dir: tempfile::tempdir().expect("temp dir"),
+    };
+    serve(app, db, first.test_key.clone(), first.live_key.clone())
+}
+
+fn serve(app: Application, db: TestDatabase, test_key: String, live_key: String) -> TestApp {
+    let addr = app.local_addr().expect("bound");
     let broker = app.broker.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
