@@ -1,7 +1,7 @@
 //! The passthrough request log, off the hot path: handlers hand entries to a bounded channel (never
-//! waiting; a full channel drops the entry and counts it), a writer task inserts them in small, frequent
-//! batches (large ones stall the CPU long enough to show in tail latency), and a retention task prunes old
-//! entries in bounded chunks.
+//! waiting; a full channel drops the entry and counts it), a writer task inserts whatever has queued since
+//! its last write as one statement (batches grow with load, up to `MAX_BATCH`), and a retention task
+//! prunes old entries in bounded chunks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use keyway_store::Store;
 use tokio::sync::{mpsc, oneshot, watch};
 
 const CAPACITY: usize = 10_000;
-const BATCH: usize = 16;
+/// Most entries per insert: bounds one statement's work (and the JSON built for it).
+const MAX_BATCH: usize = 512;
 const LINGER: Duration = Duration::from_millis(5);
 
 enum Message {
@@ -68,33 +69,34 @@ impl RequestLogger {
 }
 
 async fn write_batches(store: Store, mut rx: mpsc::Receiver<Message>) {
-    let mut batch: Vec<RequestLog> = Vec::with_capacity(BATCH);
+    let mut messages: Vec<Message> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<RequestLog> = Vec::with_capacity(MAX_BATCH);
     let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
     loop {
-        let next = if batch.is_empty() {
-            rx.recv().await
-        } else {
-            match tokio::time::timeout(LINGER, rx.recv()).await {
-                Ok(m) => m,
-                Err(_) => {
-                    write(&store, &mut batch).await;
-                    continue;
+        // Wait for the first message, linger briefly so a busy node writes a few large batches rather
+        // than many small ones, then take everything queued (up to the cap) without waiting.
+        if rx.recv_many(&mut messages, MAX_BATCH).await == 0 {
+            return; // every logger is gone and nothing is left
+        }
+        let flushing = messages.iter().any(|m| matches!(m, Message::Flush(_)));
+        if !flushing && messages.len() < MAX_BATCH {
+            tokio::time::sleep(LINGER).await;
+            while messages.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => messages.push(m),
+                    Err(_) => break,
                 }
             }
-        };
-        match next {
-            None => {
-                write(&store, &mut batch).await;
-                return;
-            }
-            Some(Message::Entry(e)) => batch.push(*e),
-            Some(Message::Flush(done)) => waiters.push(done),
         }
-        if batch.len() >= BATCH || !waiters.is_empty() {
-            write(&store, &mut batch).await;
-            for w in waiters.drain(..) {
-                let _ = w.send(());
+        for m in messages.drain(..) {
+            match m {
+                Message::Entry(e) => batch.push(*e),
+                Message::Flush(done) => waiters.push(done),
             }
+        }
+        write(&store, &mut batch).await;
+        for w in waiters.drain(..) {
+            let _ = w.send(());
         }
     }
 }
