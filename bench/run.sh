@@ -13,6 +13,7 @@
 #   CONNECTIONS=64        wrk connections in the load phase
 #   LAT_CONNECTIONS=1     wrk connections (and threads) in the latency phase; 0 skips that phase
 #   STREAM_BYTES=1073741824   size of the streamed download and upload; 0 skips the memory test
+#   TARGETS="direct nginx keyway"   which targets the wrk phases measure (the report needs all three)
 #   SKIP_BUILD=1          use the existing target/release/keyway
 #   KEYWAY_BIN=path       benchmark this keyway binary instead (no build)
 #   SKIP_INSTALL=1        do not apt-get anything
@@ -34,6 +35,7 @@ STREAM_BYTES=${STREAM_BYTES:-1073741824}
 PORT_BASE=${PORT_BASE:-18080}
 RESULTS=${RESULTS:-$BENCH/results/latest.md}
 BENCH_NOTE=${BENCH_NOTE:-}
+TARGETS=${TARGETS:-direct nginx keyway}
 UP_PORT=$((PORT_BASE + 1))
 NGINX_PORT=$((PORT_BASE + 2))
 KEYWAY_PORT=$((PORT_BASE + 3))
@@ -349,12 +351,12 @@ wrk_once() { # phase target url threads connections duration run(0 = warm-up)
 }
 phase() { # name threads connections
   log "phase $1: wrk -t$2 -c$3, warm-up $WARMUP per target, then $RUNS x $DURATION interleaved"
-  for t in direct nginx keyway; do
+  for t in $TARGETS; do
     local u=URL_${t^^}
     wrk_once "$1" "$t" "${!u}" "$2" "$3" "$WARMUP" 0
   done
   for run in $(seq 1 "$RUNS"); do
-    for t in direct nginx keyway; do
+    for t in $TARGETS; do
       local u=URL_${t^^}
       wrk_once "$1" "$t" "${!u}" "$2" "$3" "$DURATION" "$run"
     done

@@ -21,7 +21,8 @@ use keyway_broker::Broker;
 /// What handlers share.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub broker: Broker,
+    /// Behind an `Arc`: axum clones the state for every extractor of every request.
+    pub broker: Arc<Broker>,
     pub metrics: Arc<metrics::Metrics>,
     pub settings: Arc<ServerSettings>,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
@@ -44,7 +45,7 @@ impl AppState {
         let rate_limiter =
             rate_limit::RateLimiter::new(settings.rate_limit_per_second, &broker.store);
         Self {
-            broker,
+            broker: Arc::new(broker),
             metrics: Arc::new(metrics::Metrics::new()),
             rate_limiter: Arc::new(rate_limiter),
             settings: Arc::new(settings),

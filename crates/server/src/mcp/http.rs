@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     let service = StreamableHttpService::new(
         move || {
             Ok(KeywayTools::new(
-                broker.clone(),
+                (*broker).clone(),
                 ScopeSource::PerRequest,
                 public_url.clone(),
             ))

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use keyway_broker::proxy::headers::downstream_response_headers;
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -171,29 +172,85 @@ pub async fn forward(
 }
 
 /// Ends a body stream with an error when no chunk arrives for `idle`; stops after the first error.
-fn idle_limited<S, E>(
-    stream: S,
-    idle: Duration,
-) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
+fn idle_limited<S, E>(stream: S, idle: Duration) -> IdleLimited<S>
 where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    futures_util::stream::unfold(Some(Box::pin(stream)), move |state| async move {
-        let mut stream = state?;
-        match tokio::time::timeout(idle, stream.next()).await {
-            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(stream))),
-            Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), None)),
-            Ok(None) => None,
-            Err(_) => Some((
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "body stalled",
-                )),
-                None,
-            )),
+    IdleLimited {
+        inner: Box::pin(stream),
+        idle,
+        timer: None,
+        last_chunk: tokio::time::Instant::now(),
+        done: false,
+    }
+}
+
+/// The idle timer is armed only when the body first has to wait (a small body that is already here never
+/// touches the timer wheel) and is reset only when it fires early, not on every chunk.
+struct IdleLimited<S> {
+    inner: Pin<Box<S>>,
+    idle: Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    last_chunk: tokio::time::Instant,
+    done: bool,
+}
+
+impl<S, E> Stream for IdleLimited<S>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
         }
-    })
+        match self.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if self.timer.is_some() {
+                    self.last_chunk = tokio::time::Instant::now();
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.done = true;
+                Poll::Ready(Some(Err(std::io::Error::other(e))))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                let idle = self.idle;
+                if self.timer.is_none() {
+                    let now = tokio::time::Instant::now();
+                    self.last_chunk = now;
+                    self.timer = Some(Box::pin(tokio::time::sleep_until(now + idle)));
+                }
+                let deadline = self.last_chunk + idle;
+                let this = &mut *self;
+                let Some(timer) = this.timer.as_mut() else {
+                    return Poll::Pending;
+                };
+                loop {
+                    match timer.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(()) if tokio::time::Instant::now() >= deadline => {
+                            this.done = true;
+                            return Poll::Ready(Some(Err(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "body stalled",
+                            ))));
+                        }
+                        // Chunks came since the timer was set: move it to the real deadline.
+                        Poll::Ready(()) => timer.as_mut().reset(deadline),
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The response body on its way out: counts bytes and, when it ends (or the client goes away), records
