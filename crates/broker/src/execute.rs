@@ -110,7 +110,12 @@ impl Broker {
             .map_err(|_| BrokerError::InvalidInput("bad method".into()))?;
         let length = body.as_ref().map(|b| b.len() as u64);
         let response = self
-            .send_passthrough(&prepared, method, length, body.map(reqwest::Body::from))
+            .send_passthrough(
+                &prepared,
+                method,
+                length,
+                body.map(crate::proxy::client::full),
+            )
             .await?;
         let status = response.status().as_u16();
         let content_type = response
@@ -118,7 +123,7 @@ impl Broker {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut stream = response.bytes_stream();
+        let mut stream = std::pin::pin!(crate::proxy::client::data_stream(response.into_body()));
         let mut out = Vec::new();
         let mut truncated = false;
         while let Some(chunk) = stream.next().await {

@@ -1,10 +1,9 @@
 //! Egress safety: which addresses a passthrough may reach. Loopback, private, link-local (cloud metadata),
 //! CGNAT, multicast, reserved and their IPv6 forms are refused unless the platform is marked internal.
-//! The check happens inside DNS resolution, so the address that was checked is the one connected to.
+//! The check happens inside DNS resolution (`client::Resolver`), so the address that was checked is the one
+//! connected to.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub fn is_forbidden(ip: IpAddr) -> bool {
     match ip {
@@ -43,30 +42,6 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
         || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64: embeds an IPv4 address we cannot vet
         || (s[0..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible ::a.b.c.d
-}
-
-/// A resolver that drops forbidden addresses; a name with nothing left fails to resolve.
-#[derive(Debug, Default, Clone)]
-pub struct GuardedResolver;
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|a| !is_forbidden(a.ip()))
-                .collect();
-            if allowed.is_empty() {
-                return Err(
-                    Box::new(EgressRefused(host)) as Box<dyn std::error::Error + Send + Sync>
-                );
-            }
-            Ok(Box::new(allowed.into_iter()) as Addrs)
-        })
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 //! caller's credentials or our own headers upstream; no database write per request.
 
 pub mod cache;
+pub mod client;
 pub mod egress;
 pub mod headers;
 pub mod target;
@@ -21,6 +22,20 @@ use crate::error::BrokerError;
 use crate::oauth::refresh::{Need, USE_MARGIN_SECONDS};
 use crate::proxy::cache::{Injected, Resolved};
 use crate::Broker;
+
+const USER_AGENT: &str = concat!("keyway/", env!("CARGO_PKG_VERSION"));
+
+/// An error and its causes on one line (never a URL: hyper's errors do not carry one).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
 
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
@@ -44,31 +59,16 @@ impl Default for ProxySettings {
 /// The two pooled clients: the guarded one (public platforms) and the plain one (`internal = true`).
 #[derive(Debug, Clone)]
 pub struct Clients {
-    public: reqwest::Client,
-    internal: reqwest::Client,
+    public: client::Upstream,
+    internal: client::Upstream,
     pub settings: ProxySettings,
 }
 
 impl Clients {
     pub fn new(settings: ProxySettings) -> Self {
-        let builder = || {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(settings.connect_timeout)
-                .pool_idle_timeout(Duration::from_secs(90))
-                .pool_max_idle_per_host(256)
-                .tcp_nodelay(true)
-                .no_gzip()
-                .no_brotli()
-                .no_deflate()
-                .user_agent(concat!("keyway/", env!("CARGO_PKG_VERSION")))
-        };
         Self {
-            public: builder()
-                .dns_resolver(Arc::new(egress::GuardedResolver))
-                .build()
-                .expect("a TLS backend is compiled in"),
-            internal: builder().build().expect("a TLS backend is compiled in"),
+            public: client::Upstream::new(true, settings.connect_timeout),
+            internal: client::Upstream::new(false, settings.connect_timeout),
             settings,
         }
     }
@@ -228,26 +228,30 @@ impl Broker {
         prepared: &Prepared,
         method: Method,
         content_length: Option<u64>,
-        body: Option<reqwest::Body>,
-    ) -> Result<reqwest::Response, BrokerError> {
-        let client = if prepared.internal {
+        body: Option<client::UpstreamBody>,
+    ) -> Result<client::UpstreamResponse, BrokerError> {
+        let upstream = if prepared.internal {
             &self.proxy_clients.internal
         } else {
             &self.proxy_clients.public
         };
-        let mut request = client
-            .request(method, prepared.url.clone())
-            .headers(prepared.headers.clone());
-        if let Some(len) = content_length {
-            request = request.header(http::header::CONTENT_LENGTH, len);
-        }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
         let platform = &prepared.platform_name;
+        let uri = http::Uri::try_from(prepared.url.as_str())
+            .map_err(|e| BrokerError::InvalidPath(e.to_string()))?;
+        let mut request = http::Request::new(body.unwrap_or_else(client::empty));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = prepared.headers.clone();
+        let headers = request.headers_mut();
+        if let Some(len) = content_length {
+            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        headers
+            .entry(http::header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(USER_AGENT));
         match tokio::time::timeout(
             self.proxy_clients.settings.first_byte_timeout,
-            request.send(),
+            upstream.send(request),
         )
         .await
         {
@@ -256,26 +260,18 @@ impl Broker {
             }),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => {
-                let refused = std::error::Error::source(&e)
-                    .map(|s| s.to_string().contains("passthrough may not reach"))
-                    .unwrap_or(false)
-                    || format!("{e:?}").contains("EgressRefused");
-                let timed_out = e.is_timeout();
-                tracing::warn!(platform = %platform, error = ?e.without_url(), "upstream request failed");
-
-                if refused {
-                    Err(BrokerError::EgressRefused(format!(
+                tracing::warn!(platform = %platform, error = %error_chain(&e), "upstream request failed");
+                match client::classify(&e) {
+                    client::Failure::EgressRefused => Err(BrokerError::EgressRefused(format!(
                         "{}'s address is not allowed",
                         prepared.url.host_str().unwrap_or("")
-                    )))
-                } else if timed_out {
-                    Err(BrokerError::UpstreamTimeout {
+                    ))),
+                    client::Failure::TimedOut => Err(BrokerError::UpstreamTimeout {
                         platform: platform.clone(),
-                    })
-                } else {
-                    Err(BrokerError::UpstreamUnreachable {
+                    }),
+                    client::Failure::Unreachable => Err(BrokerError::UpstreamUnreachable {
                         platform: platform.clone(),
-                    })
+                    }),
                 }
             }
         }
