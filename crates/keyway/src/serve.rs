@@ -16,7 +16,7 @@ use crate::keyring_source;
 
 pub struct Application {
     listener: tokio::net::TcpListener,
-    router: axum::Router,
+    app: keyway_server::App,
     pub broker: Broker,
     pub first_start: Option<FirstStart>,
     grace: Duration,
@@ -100,7 +100,7 @@ impl Application {
         );
         Ok(Self {
             listener,
-            router: keyway_server::app(state),
+            app: keyway_server::app(state),
             broker,
             first_start,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
@@ -137,11 +137,12 @@ impl Application {
                 stopping_rx.clone(),
             ))
         });
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections; finishing in-flight requests");
-            let _ = stopping_tx.send(true);
-        });
+        let server = axum::serve(self.listener, tower::make::Shared::new(self.app))
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new connections; finishing in-flight requests");
+                let _ = stopping_tx.send(true);
+            });
         let grace = self.grace;
         let deadline = async move {
             while !*stopping_rx.borrow() {

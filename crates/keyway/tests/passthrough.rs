@@ -522,3 +522,51 @@ async fn requests_are_logged_without_query_values_bodies_or_secrets() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn bodies_over_the_passthrough_limit_are_a_413_and_never_reach_the_platform_whole() {
+    let fake = support::fake_platform::FakePlatform::start().await;
+    let db = keyway_testkit::fresh_database().await;
+    let catalog = db.dir.path().join("catalog");
+    fake.write_catalog(&catalog);
+    let config = keyway::config::Config {
+        catalog_dir: Some(catalog),
+        passthrough_max_body_bytes: 1024,
+        ..support::test_config(&db)
+    };
+    let app = support::spawn_with(db, config).await;
+    let key = connection_key(&app).await;
+
+    let small = pass(&app, reqwest::Method::POST, "/upload", &key)
+        .body(vec![1u8; 1000])
+        .send()
+        .await
+        .expect("small");
+    assert_eq!(small.status(), 200);
+    assert_eq!(small.json::<Value>().await.expect("json")["received"], 1000);
+
+    // Declared too large: refused before anything is sent upstream.
+    let before = fake.calls();
+    let declared = pass(&app, reqwest::Method::POST, "/upload", &key)
+        .body(vec![1u8; 2048])
+        .send()
+        .await
+        .expect("declared");
+    let body = assert_error(declared, 413, "payload_too_large").await;
+    assert!(body["requestId"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("req_")));
+    assert_eq!(fake.calls(), before, "nothing reached the platform");
+
+    // Streamed without a length: cut off when it passes the limit, and the caller hears why.
+    let chunk = bytes::Bytes::from(vec![2u8; 512]);
+    let stream =
+        futures_util::stream::iter((0..8).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let streamed = pass(&app, reqwest::Method::POST, "/upload", &key)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .expect("streamed");
+    assert_error(streamed, 413, "payload_too_large").await;
+    app.stop().await;
+}

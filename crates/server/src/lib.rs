@@ -16,6 +16,7 @@ pub mod routes;
 use std::sync::Arc;
 
 use axum::Router;
+use futures_util::FutureExt;
 use keyway_broker::Broker;
 
 /// What handlers share.
@@ -53,9 +54,10 @@ impl AppState {
     }
 }
 
-/// The whole application: routes, error shaping, request ids, metrics, tracing.
-pub fn app(state: AppState) -> Router {
-    routes::router(state.clone())
+/// The whole application: passthrough's hot path first, then the routes with error shaping, request ids,
+/// metrics and tracing.
+pub fn app(state: AppState) -> App {
+    let router = routes::router(state.clone())
         .fallback(routes::not_found)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
@@ -64,5 +66,35 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(axum::middleware::from_fn(request_id::assign));
+    App { router, state }
+}
+
+/// The service `keyway serve` runs: `/v1/passthrough/…` goes straight to `routes::passthrough::serve`
+/// (no routing, no per-layer boxing on the hot path); everything else to the router.
+#[derive(Clone, Debug)]
+pub struct App {
+    router: Router,
+    state: AppState,
+}
+
+impl tower::Service<axum::extract::Request> for App {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        if routes::passthrough::is_passthrough(request.uri().path()) {
+            Box::pin(routes::passthrough::serve(self.state.clone(), request).map(Ok))
+        } else {
+            Box::pin(tower::ServiceExt::oneshot(self.router.clone(), request))
+        }
+    }
 }

@@ -74,8 +74,33 @@ impl Metrics {
     }
 }
 
+impl Metrics {
+    /// Counts a response and its time to headers under `method` and the route template.
+    pub fn observe(
+        &self,
+        method: &str,
+        route: &str,
+        status: axum::http::StatusCode,
+        started: Instant,
+    ) {
+        self.durations
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status: status.as_u16(),
+            })
+            .inc();
+    }
+}
+
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -83,19 +108,8 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .unwrap_or_else(|| "unmatched".to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let m = &state.metrics;
-    m.durations
-        .get_or_create(&RouteLabels {
-            method: method.clone(),
-            route: route.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    m.requests
-        .get_or_create(&RequestLabels {
-            method,
-            route,
-            status: response.status().as_u16(),
-        })
-        .inc();
+    state
+        .metrics
+        .observe(method.as_str(), &route, response.status(), started);
     response
 }

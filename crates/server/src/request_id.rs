@@ -20,8 +20,13 @@ pub struct RequestId(pub String);
 #[derive(Debug, Clone, Copy)]
 pub struct KeepBody;
 
+/// A new request id: `req_` and a time-ordered UUID.
+pub fn new_id() -> String {
+    format!("req_{}", uuid::Uuid::now_v7().simple())
+}
+
 pub async fn assign(mut request: Request, next: Next) -> Response {
-    let id = format!("req_{}", uuid::Uuid::now_v7().simple());
+    let id = new_id();
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
@@ -31,8 +36,14 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
     );
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
-    let mut response = shape_error(response, &id);
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    finish(response, &id, &span, started)
+}
+
+/// What every response gets on its way out: errors in the one JSON shape, the `x-request-id` header,
+/// a "request finished" log line in the request's span.
+pub fn finish(response: Response, id: &str, span: &tracing::Span, started: Instant) -> Response {
+    let mut response = shape_error(response, id);
+    if let Ok(value) = HeaderValue::from_str(id) {
         response.headers_mut().insert(HEADER, value);
     }
     span.in_scope(|| {

@@ -18,7 +18,7 @@ pub mod platform_view;
 pub mod session;
 pub mod vault;
 
-use axum::routing::{any, get, patch, post};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -66,20 +66,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/authkit/connections", post(session::connect))
         .route("/v1/authkit/oauth/start", post(oauth::start));
     let api_limit = RequestBodyLimitLayer::new(state.settings.max_body_bytes);
-    let passthrough = Router::new()
-        .route(passthrough::PREFIX, any(passthrough::forward))
-        .route(
-            &format!("{}/{{*path}}", passthrough::PREFIX),
-            any(passthrough::forward),
-        )
-        .layer(RequestBodyLimitLayer::new(
-            state.settings.passthrough_max_body_bytes,
-        ));
+    // Passthrough (`/v1/passthrough/…`) is not routed here: `crate::App` sends it to its handler first.
     public
         .merge(secret_key)
         .merge(authkit_session)
         .layer(api_limit)
-        .merge(passthrough)
         .merge(crate::mcp::http::router(state.clone()))
         .with_state(state)
 }

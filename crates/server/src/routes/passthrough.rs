@@ -5,17 +5,19 @@
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::Response;
-use axum::Extension;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::FutureExt;
 use futures_util::{Stream, StreamExt};
+use keyway_broker::proxy::client;
 use keyway_broker::proxy::headers::downstream_response_headers;
+use tracing::Instrument;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -29,10 +31,48 @@ use crate::request_id::{KeepBody, RequestId};
 use crate::AppState;
 
 pub const PREFIX: &str = "/v1/passthrough";
+/// The route label passthrough requests carry in metrics.
+pub const ROUTE: &str = "/v1/passthrough/{*path}";
 const PICA_CONNECTION_KEY: &str = "x-pica-connection-key";
 const KEYWAY_CONNECTION_KEY: &str = "x-keyway-connection-key";
 const PICA_ACTION_ID: &str = "x-pica-action-id";
 const KEYWAY_ACTION_ID: &str = "x-keyway-action-id";
+
+/// Whether `path` is served by [`serve`] rather than the router.
+pub fn is_passthrough(path: &str) -> bool {
+    path.strip_prefix(PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Passthrough's own entry, ahead of the router: the hot path skips routing and the middleware stack but
+/// does what that stack does for every other route — a request id on the response and in a log span, the
+/// one JSON error shape, panics turned into a 500, metrics under the route's template.
+pub async fn serve(state: AppState, request: Request) -> Response {
+    let id = crate::request_id::new_id();
+    let started = Instant::now();
+    let method = request.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        path = %request.uri().path(),
+    );
+    let handled =
+        std::panic::AssertUnwindSafe(forward(state.clone(), RequestId(id.clone()), request))
+            .catch_unwind()
+            .instrument(span.clone())
+            .await;
+    let response = match handled {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => error.into_response(),
+        Err(panic) => crate::error::panic_response(panic),
+    };
+    let response = crate::request_id::finish(response, &id, &span, started);
+    state
+        .metrics
+        .observe(method.as_str(), ROUTE, response.status(), started);
+    response
+}
 
 /// Call the platform's API as the connection (any of GET, POST, PUT, PATCH, DELETE).
 #[utoipa::path(get, path = "/v1/passthrough/{path}", tag = "passthrough",
@@ -51,15 +91,14 @@ const KEYWAY_ACTION_ID: &str = "x-keyway-action-id";
         (status = 502, body = crate::error::ErrorResponse),
         (status = 504, body = crate::error::ErrorResponse)))]
 pub async fn forward(
-    State(state): State<AppState>,
-    SecretKeyAuth(principal): SecretKeyAuth,
-    Extension(request_id): Extension<RequestId>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    state: AppState,
+    request_id: RequestId,
+    request: Request,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let (mut parts, body) = request.into_parts();
+    let SecretKeyAuth(principal) = SecretKeyAuth::from_request_parts(&mut parts, &state).await?;
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let path = match uri.path().strip_prefix(PREFIX) {
         Some("") | None => "/",
         Some(p) => p,
@@ -84,18 +123,30 @@ pub async fn forward(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let limit = state.settings.passthrough_max_body_bytes;
+    if content_length.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE));
+    }
     let chunked = headers.contains_key(axum::http::header::TRANSFER_ENCODING);
     let bodiless = !chunked && content_length.unwrap_or(0) == 0;
     let idle = broker.proxy_settings().idle_timeout;
     let bytes_in = Arc::new(AtomicU64::new(0));
     let counted_in = bytes_in.clone();
+    let over_limit = Arc::new(AtomicBool::new(false));
+    let flag = over_limit.clone();
     let upload = (!bodiless).then(|| {
-        let counted = body.into_data_stream().inspect(move |chunk| {
-            if let Ok(chunk) = chunk {
-                counted_in.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            }
-        });
-        reqwest::Body::wrap_stream(idle_limited(counted, idle))
+        // A chunked body is cut off once it passes the limit: the upload fails and the caller gets a 413.
+        let limited = Body::new(http_body_util::Limited::new(body, limit));
+        let counted = limited
+            .into_data_stream()
+            .inspect(move |chunk| match chunk {
+                Ok(chunk) => {
+                    counted_in.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+                Err(e) if is_length_limit(e) => flag.store(true, Ordering::Relaxed),
+                Err(_) => {}
+            });
+        client::streamed(idle_limited(counted, idle))
     });
     let action_id = header_pair(&headers, PICA_ACTION_ID, KEYWAY_ACTION_ID)?;
     let entry = |status: u16| RequestLog {
@@ -121,7 +172,11 @@ pub async fn forward(
     {
         Ok(response) => response,
         Err(e) => {
-            let error = ApiError::from(e);
+            let error = if over_limit.load(Ordering::Relaxed) {
+                ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::from(e)
+            };
             let mut failed = entry(error.status.as_u16());
             failed.latency_ms = started.elapsed().as_millis() as i64;
             failed.bytes_in = bytes_in.load(Ordering::Relaxed) as i64;
@@ -157,7 +212,10 @@ pub async fn forward(
         "passthrough"
     );
     let logged = LoggedBody {
-        inner: Box::pin(idle_limited(upstream.bytes_stream(), idle)),
+        inner: Box::pin(idle_limited(
+            client::data_stream(upstream.into_body()),
+            idle,
+        )),
         bytes_out: 0,
         bytes_in,
         started,
@@ -169,6 +227,17 @@ pub async fn forward(
     *response.headers_mut() = out_headers;
     response.extensions_mut().insert(KeepBody);
     Ok(response)
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// Ends a body stream with an error when no chunk arrives for `idle`; stops after the first error.
