@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyway_core::timestamp::Timestamp;
-use keyway_store::request_logs::RequestLog;
+use keyway_store::request_logs::{RequestLog, RequestLogWriter};
 use keyway_store::Store;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -72,11 +72,16 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Message>) {
     let mut messages: Vec<Message> = Vec::with_capacity(MAX_BATCH);
     let mut batch: Vec<RequestLog> = Vec::with_capacity(MAX_BATCH);
     let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut writer: Option<RequestLogWriter> = None;
     loop {
         // Wait for the first message, linger briefly so a busy node writes a few large batches rather
         // than many small ones, then take everything queued (up to the cap) without waiting.
         if rx.recv_many(&mut messages, MAX_BATCH).await == 0 {
-            return; // every logger is gone and nothing is left
+            // Every logger is gone and nothing is left.
+            if let Some(w) = writer {
+                w.close().await;
+            }
+            return;
         }
         let flushing = messages.iter().any(|m| matches!(m, Message::Flush(_)));
         if !flushing && messages.len() < MAX_BATCH {
@@ -94,19 +99,42 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Message>) {
                 Message::Flush(done) => waiters.push(done),
             }
         }
-        write(&store, &mut batch).await;
+        write(&store, &mut writer, &mut batch).await;
         for w in waiters.drain(..) {
             let _ = w.send(());
         }
     }
 }
 
-async fn write(store: &Store, batch: &mut Vec<RequestLog>) {
+/// Writes on the logger's own connection (opened on first use, reopened after an error); a batch whose
+/// write failed there is tried once more through the pool before it is given up with a warning.
+async fn write(store: &Store, writer: &mut Option<RequestLogWriter>, batch: &mut Vec<RequestLog>) {
     if batch.is_empty() {
         return;
     }
-    if let Err(e) = store.insert_request_logs(batch).await {
-        tracing::warn!(error = %e, entries = batch.len(), "could not write request log entries");
+    if writer.is_none() {
+        match store.request_log_writer().await {
+            Ok(w) => *writer = Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, "request log: no writer connection; using the pool")
+            }
+        }
+    }
+    let written = match writer.as_mut() {
+        Some(w) => w.insert(batch).await,
+        None => store.insert_request_logs(batch).await,
+    };
+    if let Err(first) = written {
+        if let Some(w) = writer.take() {
+            w.close().await;
+            if let Err(e) = store.insert_request_logs(batch).await {
+                tracing::warn!(error = %e, entries = batch.len(), "could not write request log entries");
+            } else {
+                tracing::info!(error = %first, "request log writer connection replaced");
+            }
+        } else {
+            tracing::warn!(error = %first, entries = batch.len(), "could not write request log entries");
+        }
     }
     batch.clear();
 }

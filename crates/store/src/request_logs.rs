@@ -57,6 +57,17 @@ const INSERT_POSTGRES: &str = "INSERT INTO request_logs (id, project_id, environ
     FROM jsonb_array_elements($1::text::jsonb) AS r";
 
 impl Store {
+    /// A connection of its own for the request log writer, outside the pool. On SQLite this matters: a
+    /// pooled connection's page cache is stale whenever another connection wrote last, so every batch
+    /// re-read the pages it appends to; one long-lived writer keeps them cached.
+    pub async fn request_log_writer(&self) -> Result<RequestLogWriter, StoreError> {
+        let connection = self.pool().acquire().await?.detach();
+        Ok(RequestLogWriter {
+            connection,
+            backend: self.backend(),
+        })
+    }
+
     /// Inserts a batch with one statement whose only parameter is the batch as a JSON array of rows: the
     /// database unpacks it (`json_each` / `jsonb_array_elements`). One parameter instead of 15 per row keeps
     /// the statement text fixed (prepared once, cached) and avoids SQLite's per-parameter name lookup,
@@ -65,37 +76,10 @@ impl Store {
         if logs.is_empty() {
             return Ok(());
         }
-        let rows: Vec<serde_json::Value> = logs
-            .iter()
-            .map(|l| {
-                serde_json::json!([
-                    l.id,
-                    l.project_id.as_str(),
-                    l.environment.as_str(),
-                    l.request_id,
-                    l.connection_id,
-                    l.connection_key,
-                    l.platform,
-                    l.action_id,
-                    l.method,
-                    l.path,
-                    l.status,
-                    l.latency_ms,
-                    l.bytes_in,
-                    l.bytes_out,
-                    l.created_at.unix_millis(),
-                ])
-            })
-            .collect();
-        let batch = serde_json::Value::Array(rows).to_string();
-        let sql = match self.backend() {
-            Backend::Sqlite => INSERT_SQLITE,
-            Backend::Postgres => INSERT_POSTGRES,
-        };
+        let (sql, batch) = insert_statement(self.backend(), logs);
         sqlx::query(sql).bind(batch).execute(self.pool()).await?;
         Ok(())
     }
-
     /// Newest first, with the exact total.
     pub async fn list_request_logs(
         &self,
@@ -147,6 +131,69 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// The insert for `logs` and its one parameter: the rows as a JSON array of arrays.
+fn insert_statement(backend: Backend, logs: &[RequestLog]) -> (&'static str, String) {
+    let rows: Vec<serde_json::Value> = logs
+        .iter()
+        .map(|l| {
+            serde_json::json!([
+                l.id,
+                l.project_id.as_str(),
+                l.environment.as_str(),
+                l.request_id,
+                l.connection_id,
+                l.connection_key,
+                l.platform,
+                l.action_id,
+                l.method,
+                l.path,
+                l.status,
+                l.latency_ms,
+                l.bytes_in,
+                l.bytes_out,
+                l.created_at.unix_millis(),
+            ])
+        })
+        .collect();
+    let batch = serde_json::Value::Array(rows).to_string();
+    let sql = match backend {
+        Backend::Sqlite => INSERT_SQLITE,
+        Backend::Postgres => INSERT_POSTGRES,
+    };
+    (sql, batch)
+}
+
+/// See [`Store::request_log_writer`].
+pub struct RequestLogWriter {
+    connection: sqlx::AnyConnection,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for RequestLogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestLogWriter")
+    }
+}
+
+impl RequestLogWriter {
+    /// Same as [`Store::insert_request_logs`], on this writer's connection.
+    pub async fn insert(&mut self, logs: &[RequestLog]) -> Result<(), StoreError> {
+        if logs.is_empty() {
+            return Ok(());
+        }
+        let (sql, batch) = insert_statement(self.backend, logs);
+        sqlx::query(sql)
+            .bind(batch)
+            .execute(&mut self.connection)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        let _ = sqlx::Connection::close(self.connection).await;
     }
 }
 
