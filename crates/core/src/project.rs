@@ -1,4 +1,4 @@
-//! Projects, their secret keys, and the principal a key resolves to.
+//! Projects, their secret keys, their per-environment settings, and the principal a key resolves to.
 
 use crate::environment::Environment;
 use crate::id::{ProjectId, SecretKeyId};
@@ -28,4 +28,11 @@ pub struct Principal {
     pub project_id: ProjectId,
     pub environment: Environment,
     pub key_id: SecretKeyId,
+}
+
+/// How a project environment serves requests. Everything is off by default (Pica's behaviour).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProjectSettings {
+    /// Passthrough requests must carry an action id; without one they are refused.
+    pub require_action_ids: bool,
 }

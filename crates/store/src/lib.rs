@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod master_keys;
 pub mod oauth;
 mod paging;
+pub mod project_settings;
 pub mod projects;
 pub mod rate_limits;
 pub mod request_logs;

@@ -3,7 +3,7 @@
 
 use keyway_core::environment::Environment;
 use keyway_core::id::{ProjectId, SecretKeyId};
-use keyway_core::project::SecretKeyRecord;
+use keyway_core::project::{ProjectSettings, SecretKeyRecord};
 use keyway_core::timestamp::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -45,6 +45,33 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(stored_from_row).transpose()
+    }
+
+    /// The key and its environment's settings in one statement: what authenticating a request needs.
+    pub async fn secret_key_with_settings(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<(StoredSecretKey, ProjectSettings)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.id AS id, k.project_id AS project_id, k.environment AS environment, \
+             k.key_hash AS key_hash, k.hint AS hint, k.created_at AS created_at, k.revoked_at AS revoked_at, \
+             s.require_action_ids AS require_action_ids \
+             FROM secret_keys k LEFT JOIN project_settings s \
+             ON s.project_id = k.project_id AND s.environment = k.environment \
+             WHERE k.key_hash = $1",
+        )
+        .bind(key_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let settings = ProjectSettings {
+            require_action_ids: row
+                .try_get::<Option<i64>, _>("require_action_ids")?
+                .is_some_and(|v| v != 0),
+        };
+        Ok(Some((stored_from_row(&row)?, settings)))
     }
 
     pub async fn list_secret_keys(

@@ -2,7 +2,7 @@
 
 use keyway_core::environment::Environment;
 use keyway_core::id::{ProjectId, SecretKeyId};
-use keyway_core::project::{Project, SecretKeyRecord};
+use keyway_core::project::{Project, ProjectSettings, SecretKeyRecord};
 use keyway_core::timestamp::Timestamp;
 use keyway_crypto::envelope::{seal, Aad};
 use keyway_crypto::keyring::Keyring;
@@ -137,6 +137,97 @@ async fn secret_keys_are_found_by_hash_listed_per_project_and_revoked_once() {
         .expect("q")
         .expect("still stored");
     assert_eq!(revoked.record.revoked_at, Some(at));
+}
+
+#[tokio::test]
+async fn project_settings_default_off_are_per_environment_and_come_with_the_key() {
+    let (store, _db) = store().await;
+    let a = project("a");
+    let b = project("b");
+    store.create_project(&a).await.expect("a");
+    store.create_project(&b).await.expect("b");
+    let a_test = key(&a, Environment::Test, "hash-a-test");
+    let a_live = key(&a, Environment::Live, "hash-a-live");
+    let b_test = key(&b, Environment::Test, "hash-b-test");
+    for k in [&a_test, &a_live, &b_test] {
+        store.insert_secret_key(k).await.expect("insert");
+    }
+    let required = |on| ProjectSettings {
+        require_action_ids: on,
+    };
+    let with_key = |hash: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .secret_key_with_settings(hash)
+                .await
+                .expect("query")
+                .expect("found")
+        }
+    };
+
+    assert_eq!(
+        store
+            .project_settings(&a.id, Environment::Test)
+            .await
+            .expect("read"),
+        ProjectSettings::default()
+    );
+    let (found, settings) = with_key("hash-a-test").await;
+    assert_eq!(found.record, a_test.record);
+    assert_eq!(settings, required(false), "no row: the defaults");
+
+    store
+        .put_project_settings(&a.id, Environment::Test, &required(true), Timestamp::now())
+        .await
+        .expect("put");
+    assert_eq!(
+        store
+            .project_settings(&a.id, Environment::Test)
+            .await
+            .expect("read"),
+        required(true)
+    );
+    for (project, env) in [(&a, Environment::Live), (&b, Environment::Test)] {
+        assert_eq!(
+            store
+                .project_settings(&project.id, env)
+                .await
+                .expect("read"),
+            required(false),
+            "{} {env} is untouched",
+            project.name
+        );
+    }
+    assert_eq!(with_key("hash-a-test").await.1, required(true));
+    assert_eq!(with_key("hash-a-live").await.1, required(false));
+    assert_eq!(with_key("hash-b-test").await.1, required(false));
+    assert!(store
+        .secret_key_with_settings("hash-zzz")
+        .await
+        .expect("query")
+        .is_none());
+
+    // Writing again replaces the row (an upsert), in both directions.
+    store
+        .put_project_settings(&a.id, Environment::Test, &required(false), Timestamp::now())
+        .await
+        .expect("put off");
+    assert_eq!(with_key("hash-a-test").await.1, required(false));
+    store
+        .put_project_settings(&a.id, Environment::Test, &required(true), Timestamp::now())
+        .await
+        .expect("put on again");
+    assert_eq!(with_key("hash-a-test").await.1, required(true));
+
+    // A revoked key still reports its settings; refusing it is the caller's job.
+    assert!(store
+        .revoke_secret_key(&a_test.record.id, Timestamp::now())
+        .await
+        .expect("revoke"));
+    let (revoked, settings) = with_key("hash-a-test").await;
+    assert!(revoked.record.revoked_at.is_some());
+    assert_eq!(settings, required(true));
 }
 
 #[tokio::test]
