@@ -1,6 +1,7 @@
 //! Secret keys: creation (shown once), authentication, listing, revocation.
 //! Keys are stored as an HMAC under the server pepper; lookups compare in constant time.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use keyway_core::environment::Environment;
@@ -21,17 +22,22 @@ const HASH_DOMAIN: &str = "secret-key";
 pub struct SecretKeys {
     store: Store,
     hasher: Arc<KeyedHasher>,
-    /// Recently verified keys (hash → principal), so the hot path skips the database. Revocation clears
-    /// entries on this node at once and on other Postgres nodes by notification; anything else ages out
-    /// within `AUTH_CACHE_TTL`.
+    /// Recently verified keys (hash → principal, with the environment's settings), so the hot path skips
+    /// the database. Revocation and settings changes clear entries on this node at once and on other
+    /// Postgres nodes by notification; anything else ages out within `AUTH_CACHE_TTL`.
     verified:
         Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Principal)>>>,
+    /// Bumped (under the `verified` lock) by every forget: a verification that read the database before
+    /// a forget does not cache what it read, so a change is never undone by a request racing it.
+    forgets: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// How long a verified key is trusted without asking the database again.
 pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Prefix of change notifications about secret keys (connection changes carry bare connection ids).
 pub const KEY_CHANGE_PREFIX: &str = "key:";
+/// Prefix of change notifications about a project's settings (followed by the project id).
+pub const SETTINGS_CHANGE_PREFIX: &str = "settings:";
 
 /// Why a presented key was refused. All of them are "unauthorized" to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -59,15 +65,35 @@ impl SecretKeys {
             store,
             hasher,
             verified: Arc::default(),
+            forgets: Arc::default(),
         }
     }
 
     /// Forgets cached verifications of this key (by id), or of every key.
     pub fn forget(&self, key_id: Option<&str>) {
         let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        self.forgets.fetch_add(1, Ordering::SeqCst);
         match key_id {
             Some(id) => verified.retain(|_, (_, p)| p.key_id.as_str() != id),
             None => verified.clear(),
+        }
+    }
+
+    /// Forgets cached verifications of every key of this project, so its next requests read its
+    /// settings again.
+    pub fn forget_project(&self, project_id: &str) {
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        self.forgets.fetch_add(1, Ordering::SeqCst);
+        verified.retain(|_, (_, p)| p.project_id.as_str() != project_id);
+    }
+
+    /// After a project's settings changed: forgets its keys here and tells the other nodes (Postgres) to
+    /// do the same. A failed announcement is logged; other nodes then catch up within `AUTH_CACHE_TTL`.
+    pub async fn settings_changed(&self, project_id: &ProjectId) {
+        self.forget_project(project_id.as_str());
+        let announcement = format!("{SETTINGS_CHANGE_PREFIX}{project_id}");
+        if let Err(e) = self.store.announce_connection_change(&announcement).await {
+            tracing::warn!(error = %e, "could not announce a settings change to other nodes");
         }
     }
 
@@ -126,7 +152,8 @@ impl SecretKeys {
                 return Ok(Ok(principal.clone()));
             }
         }
-        let Some(stored) = self.store.secret_key_by_hash(&hash).await? else {
+        let forgets = self.forgets.load(Ordering::SeqCst);
+        let Some((stored, settings)) = self.store.secret_key_with_settings(&hash).await? else {
             return Ok(Err(AuthError::Unknown));
         };
         if !self
@@ -143,12 +170,15 @@ impl SecretKeys {
             project_id: stored.record.project_id,
             environment: stored.record.environment,
             key_id: stored.record.id,
+            settings,
         };
         let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        if verified.len() > 10_000 {
-            verified.clear();
+        if self.forgets.load(Ordering::SeqCst) == forgets {
+            if verified.len() > 10_000 {
+                verified.clear();
+            }
+            verified.insert(hash, (std::time::Instant::now(), principal.clone()));
         }
-        verified.insert(hash, (std::time::Instant::now(), principal.clone()));
         Ok(Ok(principal))
     }
 

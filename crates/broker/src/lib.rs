@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod proxy;
 pub mod request_log;
 pub mod sealing;
+pub mod settings;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -89,9 +90,13 @@ impl Broker {
                     use futures_util::StreamExt;
                     let mut changes = std::pin::pin!(changes);
                     while let Some(id) = changes.next().await {
-                        match id.strip_prefix(keys::KEY_CHANGE_PREFIX) {
-                            Some(key_id) => keys.forget(Some(key_id)),
-                            None => cache.invalidate(&id),
+                        if let Some(key_id) = id.strip_prefix(keys::KEY_CHANGE_PREFIX) {
+                            keys.forget(Some(key_id));
+                        } else if let Some(project) = id.strip_prefix(keys::SETTINGS_CHANGE_PREFIX)
+                        {
+                            keys.forget_project(project);
+                        } else {
+                            cache.invalidate(&id);
                         }
                     }
                 });

@@ -22,12 +22,14 @@ pub struct SecretKeyRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// Who is calling: the (project, environment) a valid, unrevoked secret key resolves to.
+/// Who is calling: the (project, environment) a valid, unrevoked secret key resolves to, with that
+/// environment's settings as they were when the key was verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub project_id: ProjectId,
     pub environment: Environment,
     pub key_id: SecretKeyId,
+    pub settings: ProjectSettings,
 }
 
 /// How a project environment serves requests. Everything is off by default (Pica's behaviour).
