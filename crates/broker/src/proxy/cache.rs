@@ -27,6 +27,8 @@ pub struct Resolved {
 /// Header values are marked sensitive (redacted in `Debug`); the query form is kept out of `Debug`.
 pub struct Injected {
     pub base_url: String,
+    /// `base_url`, parsed once.
+    pub base: url::Url,
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub query: Option<String>,
     pub internal: bool,

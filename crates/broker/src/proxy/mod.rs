@@ -199,8 +199,8 @@ impl Broker {
             (Some(q), None) => Some(q.to_owned()),
             (None, extra) => extra.clone(),
         };
-        let url = target::upstream_url(
-            &injected.base_url,
+        let url = target::upstream_url_on(
+            &injected.base,
             path,
             query_string.as_deref(),
             injected.internal,
@@ -334,7 +334,11 @@ pub fn inject(
         value.set_sensitive(true);
         headers.push((http::header::AUTHORIZATION, value));
     }
+    let base = Url::parse(&base_url).map_err(|e| {
+        BrokerError::InvalidInput(format!("the connection's base URL is not a URL: {e}"))
+    })?;
     Ok(Injected {
+        base,
         base_url,
         headers,
         query,

@@ -21,9 +21,19 @@ pub fn upstream_url(
     query: Option<&str>,
     internal: bool,
 ) -> Result<Url, TargetError> {
-    check_path(path)?;
     let base_url = Url::parse(base).map_err(|_| TargetError::Forbidden(base.to_owned()))?;
-    let joined = format!("{}{}", base.trim_end_matches('/'), path);
+    upstream_url_on(&base_url, path, query, internal)
+}
+
+/// [`upstream_url`] on an already parsed base (passthrough keeps it parsed per cached connection).
+pub fn upstream_url_on(
+    base_url: &Url,
+    path: &str,
+    query: Option<&str>,
+    internal: bool,
+) -> Result<Url, TargetError> {
+    check_path(path)?;
+    let joined = format!("{}{}", base_url.as_str().trim_end_matches('/'), path);
     let mut url =
         Url::parse(&joined).map_err(|_| TargetError::BadPath("is not a valid URL path"))?;
     let same_origin = url.scheme() == base_url.scheme()
