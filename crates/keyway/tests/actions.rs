@@ -1,5 +1,6 @@
 //! The actions catalog over HTTP: available actions (list shape, filters), search (a bare array, best
-//! first), knowledge (by id and by platform), connector tool counts, and action ids on passthrough.
+//! first), knowledge (by id and by platform), connector tool counts, and action ids on passthrough
+//! (checked when sent, required when the environment's settings say so).
 
 mod support;
 
@@ -311,6 +312,119 @@ async fn passthrough_checks_the_action_id_against_platform_method_and_path() {
     let acme = get_json(&app, "/v1/available-actions/acme").await;
     assert_eq!(acme["total"], 3);
     assert_eq!(acme["rows"][0]["tags"], json!([]));
+}
+
+#[tokio::test]
+async fn an_environment_can_require_action_ids_on_passthrough_and_stop_at_once() {
+    let (app, fake) = spawn_app_with_fake_platform_actions(ACME_ACTIONS).await;
+    let key = acme_connection(&app).await;
+    let list = id_of(&app, "acme", "GET", "/echo/repos/{{owner}}/{{repo}}/issues");
+    let send = |secret: &str, connection: &str, action: Option<&str>| {
+        let mut request = app
+            .client
+            .get(app.url("/v1/passthrough/echo/repos/octo/hello/issues"))
+            .header("x-pica-secret", secret)
+            .header("x-pica-connection-key", connection);
+        if let Some(action) = action {
+            request = request.header("x-keyway-action-id", action);
+        }
+        request.send()
+    };
+    let settings = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.expect("json")
+    };
+
+    // Off by default: no action id needed (and this request caches the verified key).
+    assert_eq!(
+        settings(app.settings(&app.test_key).await).await,
+        json!({"environment": "test", "requireActionIds": false})
+    );
+    let r = send(&app.test_key, &key, None).await.expect("r");
+    assert_eq!(r.status(), 200, "off: allowed without an action id");
+
+    let on = settings(
+        app.patch_settings(&app.test_key, json!({"requireActionIds": true}))
+            .await,
+    )
+    .await;
+    assert_eq!(on, json!({"environment": "test", "requireActionIds": true}));
+    assert_eq!(
+        settings(app.settings(&app.test_key).await).await["requireActionIds"],
+        true
+    );
+    let before = fake.calls();
+    let r = send(&app.test_key, &key, None).await.expect("r");
+    let body = assert_error(r, 400, "action_id_required").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("x-pica-action-id")),
+        "{body}"
+    );
+    assert_eq!(fake.calls(), before, "nothing reached the platform");
+    let r = send(&app.test_key, &key, Some(&list)).await.expect("r");
+    assert_eq!(r.status(), 200, "on: a matching action id is served");
+    let echo: Value = r.json().await.expect("json");
+    assert_eq!(echo["path"], "/echo/repos/octo/hello/issues");
+    assert_eq!(fake.calls(), before + 1);
+
+    // Settings are per environment: the live key sees, and passes through under, live's own.
+    assert_eq!(
+        settings(app.settings(&app.live_key).await).await,
+        json!({"environment": "live", "requireActionIds": false})
+    );
+    let r = app
+        .import_connection(
+            &app.live_key,
+            json!({"platform": "acme", "identity": "user_a", "identityType": "user",
+            "authFormData": {"apiKey": GOOD_KEY}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let live_key = r.json::<Value>().await.expect("json")["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let r = send(&app.live_key, &live_key, None).await.expect("r");
+    assert_eq!(r.status(), 200, "live does not require action ids");
+
+    // Turning it off applies to the very next request on this node (the verified key was cached on).
+    let off = settings(
+        app.patch_settings(&app.test_key, json!({"requireActionIds": false}))
+            .await,
+    )
+    .await;
+    assert_eq!(off["requireActionIds"], false);
+    let r = send(&app.test_key, &key, None).await.expect("r");
+    assert_eq!(r.status(), 200, "off again: allowed at once");
+
+    // An empty change keeps everything; bad bodies are refused; the routes need a secret key.
+    let same = settings(app.patch_settings(&app.test_key, json!({})).await).await;
+    assert_eq!(same["requireActionIds"], false);
+    for bad in [
+        json!({"requireActionIDs": true}),
+        json!({"require_action_ids": true}),
+        json!({"requireActionIds": "yes"}),
+    ] {
+        let r = app.patch_settings(&app.test_key, bad).await;
+        assert_error(r, 400, "invalid_body").await;
+    }
+    assert_error(app.get("/v1/settings").await, 401, "unauthorized").await;
+    let r = app
+        .client
+        .patch(app.url("/v1/settings"))
+        .json(&json!({"requireActionIds": true}))
+        .send()
+        .await
+        .expect("r");
+    assert_error(r, 401, "unauthorized").await;
+    assert_eq!(
+        settings(app.settings(&app.test_key).await).await["requireActionIds"],
+        false,
+        "refused changes changed nothing"
+    );
+    app.stop().await;
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Several nodes on one database. Two `keyway serve` processes: 1,000 concurrent passthrough requests on
 //! an expired OAuth connection, split across them, cause exactly one token refresh (SQLite: two processes,
 //! one file; Postgres with KEYWAY_TEST_DATABASE=postgres). Two applications on one Postgres schema share
-//! each secret key's rate limit.
+//! each secret key's rate limit, and see a settings change made on either at once.
 
 mod support;
 
@@ -286,6 +286,66 @@ async fn two_nodes_on_postgres_share_each_secret_keys_rate_limit() {
     }
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(b.list_connections("").await.status(), 200);
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_change_on_one_postgres_node_applies_on_the_other_at_once() {
+    if keyway_testkit::backend() != keyway_testkit::TestBackend::Postgres {
+        // SQLite is one node by design; tests/actions.rs covers the change on the node that made it.
+        return;
+    }
+    let fake = support::fake_platform::FakePlatform::start().await;
+    let db = keyway_testkit::fresh_database().await;
+    let catalog = db.dir.path().join("catalog");
+    fake.write_catalog(&catalog);
+    let config = keyway::config::Config {
+        catalog_dir: Some(catalog),
+        ..support::test_config(&db)
+    };
+    let a = support::spawn_with(db, config.clone()).await;
+    let b = support::spawn_another_node(&a, config).await;
+    let r = a
+        .import_connection(
+            &a.test_key,
+            json!({"platform": "acme", "identity": "user_n", "identityType": "user",
+            "authFormData": {"apiKey": support::fake_platform::GOOD_KEY}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let connection_key = r.json::<Value>().await.expect("json")["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    let pass = || {
+        b.client
+            .get(b.url("/v1/passthrough/echo"))
+            .header("x-pica-secret", &b.test_key)
+            .header("x-pica-connection-key", &connection_key)
+            .send()
+    };
+
+    // Node B verifies the key (setting off) and caches it for 2 s from here.
+    let warmed = Instant::now();
+    assert_eq!(pass().await.expect("request").status(), 200);
+    let r = a
+        .patch_settings(&a.test_key, json!({"requireActionIds": true}))
+        .await;
+    assert_eq!(r.status(), 200);
+    loop {
+        let status = pass().await.expect("request").status();
+        if status == 400 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            warmed.elapsed() < Duration::from_millis(1500),
+            "node B still served without an action id; its key cache lives 2 s, so only the notification can make this pass"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    support::assert_error(pass().await.expect("request"), 400, "action_id_required").await;
     b.stop().await;
     a.stop().await;
 }

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     actions, authkit, connectors, integrations, knowledge, logs, oauth, ops, passthrough, session,
-    vault,
+    settings, vault,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +26,7 @@ use crate::routes::{
         connectors::list,
         actions::list, actions::search, knowledge::list,
         integrations::list, integrations::update,
+        settings::show, settings::update,
         passthrough::forward,
         logs::list,
     ),
@@ -40,6 +41,7 @@ use crate::routes::{
         (name = "logs", description = "Passthrough request log"),
         (name = "passthrough", description = "Call a platform's API as a connection"),
         (name = "integrations", description = "Per-environment integration settings: AuthKit visibility, your OAuth apps"),
+        (name = "settings", description = "Per-environment project settings, e.g. requiring action ids on passthrough"),
     )
 )]
 struct ApiDoc;

@@ -226,6 +226,22 @@ impl TestApp {
         assert_eq!(r.status(), 200, "enable {platform}");
     }
 
+    /// `GET /v1/settings` with `key`.
+    pub async fn settings(&self, key: &str) -> reqwest::Response {
+        self.get_with("/v1/settings", key).await
+    }
+
+    /// `PATCH /v1/settings` with `key`.
+    pub async fn patch_settings(&self, key: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client
+            .patch(self.url("/v1/settings"))
+            .header("x-pica-secret", key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// `PATCH /v1/vault/connections/{id}`.
     pub async fn patch_connection(
         &self,

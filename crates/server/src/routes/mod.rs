@@ -16,6 +16,7 @@ pub mod ops;
 pub mod passthrough;
 pub mod platform_view;
 pub mod session;
+pub mod settings;
 pub mod vault;
 
 use axum::routing::{get, patch, post};
@@ -60,7 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/knowledge", get(knowledge::list))
         .route("/v1/logs", get(logs::list))
         .route("/v1/integrations", get(integrations::list))
-        .route("/v1/integrations/{platform}", patch(integrations::update));
+        .route("/v1/integrations/{platform}", patch(integrations::update))
+        .route("/v1/settings", get(settings::show).patch(settings::update));
     let authkit_session = Router::new()
         .route("/v1/authkit/integrations", get(session::integrations))
         .route("/v1/authkit/connections", post(session::connect))

@@ -114,6 +114,11 @@ pub async fn forward(
         state
             .broker
             .check_passthrough_action(&principal, &key, &action, method.as_str(), path)?;
+    } else if principal.settings.require_action_ids {
+        return Err(ApiError::bad_request(
+            "action_id_required",
+            "This environment requires an action id on every passthrough request: send the action's id (its systemId in /v1/available-actions) in x-pica-action-id (or x-keyway-action-id)",
+        ));
     }
     let broker = &state.broker;
     let resolved = broker.resolve_connection_key(&principal, &key).await?;
