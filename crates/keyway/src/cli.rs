@@ -64,6 +64,9 @@ pub enum Command {
     /// Integration settings per environment: AuthKit visibility and your own OAuth apps
     #[command(subcommand)]
     Integrations(IntegrationsCommand),
+    /// Project settings per environment, e.g. requiring an action id on every passthrough request
+    #[command(subcommand)]
+    Settings(SettingsCommand),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -149,6 +152,35 @@ pub enum IntegrationsCommand {
         /// Only the enabled ones
         #[arg(long)]
         enabled: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show the settings of both environments, or of one
+    Show {
+        /// Only this environment
+        #[arg(long, value_parser = parse_env)]
+        env: Option<Environment>,
+        #[arg(long)]
+        project: Option<String>,
+        /// Print [{"environment":"test","requireActionIds":false},…] as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change settings of one environment; settings not given keep their value
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
+    Set {
+        #[arg(long, value_parser = parse_env)]
+        env: Environment,
+        #[arg(long)]
+        project: Option<String>,
+        /// Refuse passthrough requests that carry no action id: true or false
+        #[arg(long, group = "change")]
+        require_action_ids: Option<bool>,
+        /// Print the environment's settings as JSON
         #[arg(long)]
         json: bool,
     },

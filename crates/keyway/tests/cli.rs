@@ -1,5 +1,5 @@
 //! The binary as an operator runs it: first start, restart, keys CLI, wrong master key, rotation,
-//! configuration refusals and graceful shutdown. Runs on SQLite, or Postgres with KEYWAY_TEST_DATABASE=postgres.
+//! configuration refusals, graceful shutdown, integrations and settings CLIs. Runs on SQLite, or Postgres with KEYWAY_TEST_DATABASE=postgres.
 
 mod support;
 
@@ -410,6 +410,131 @@ async fn integrations_cli_enables_disables_and_stores_an_oauth_app() {
             "{}",
             stderr(&out)
         );
+    })
+    .await
+    .expect("join");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_cli_shows_and_sets_each_environment_and_a_running_server_follows() {
+    let fake = support::fake_platform::FakePlatform::start().await;
+    let db = fresh_database().await;
+    let catalog = db.dir.path().join("catalog");
+    fake.write_catalog(&catalog);
+    tokio::task::spawn_blocking(move || {
+        let settings = |args: &[&str]| {
+            let mut cmd = keyway(&db);
+            cmd.env("KEYWAY_CATALOG_DIR", &catalog).arg("settings").args(args);
+            run(&mut cmd)
+        };
+        let json_of = |out: &Output| -> serde_json::Value {
+            assert!(out.status.success(), "{}", stderr(out));
+            serde_json::from_str(stdout(out).trim()).expect("json output")
+        };
+
+        let shown = settings(&["show", "--json"]);
+        let (test_key, _) = keys_in(&stderr(&shown));
+        assert_eq!(
+            json_of(&shown),
+            serde_json::json!([
+                {"environment": "test", "requireActionIds": false},
+                {"environment": "live", "requireActionIds": false},
+            ])
+        );
+        let out = settings(&["set", "--env", "test", "--require-action-ids", "true"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("now requires an action id (test, project \"default\")"),
+            "{}",
+            stdout(&out)
+        );
+        assert_eq!(
+            json_of(&settings(&["show", "--env", "test", "--json"])),
+            serde_json::json!([{"environment": "test", "requireActionIds": true}])
+        );
+        let table = stdout(&settings(&["show"]));
+        assert!(table.contains("test   on"), "{table}");
+        assert!(table.contains("live   off"), "{table}");
+
+        for (args, says) in [
+            (&["set", "--env", "live"][..], "--require-action-ids"),
+            (
+                &["set", "--env", "live", "--require-action-ids", "maybe"][..],
+                "maybe",
+            ),
+            (&["show", "--project", "nope"][..], "nope"),
+        ] {
+            let out = settings(args);
+            assert!(!out.status.success(), "{args:?} succeeded");
+            assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        }
+        assert_eq!(
+            json_of(&settings(&["show", "--env", "live", "--json"]))[0]["requireActionIds"],
+            false,
+            "refused commands changed nothing"
+        );
+
+        // A server started now enforces what the CLI stored, and follows a change the CLI makes while it
+        // runs: at once on Postgres (notified), within its 2 s key cache on SQLite.
+        let mut command = keyway(&db);
+        command.env("KEYWAY_CATALOG_DIR", &catalog);
+        let server = serve_process(command);
+        let http = reqwest::blocking::Client::new();
+        let imported = http
+            .post(format!("{}/v1/vault/connections", server.base))
+            .header("x-pica-secret", &test_key)
+            .json(&serde_json::json!({"platform": "acme", "identity": "user_c",
+                "identityType": "user", "authFormData": {"apiKey": support::fake_platform::GOOD_KEY}}))
+            .send()
+            .expect("import");
+        assert_eq!(imported.status(), 201);
+        let connection_key = imported.json::<serde_json::Value>().expect("json")["key"]
+            .as_str()
+            .expect("key")
+            .to_owned();
+        let pass = || {
+            http.get(format!("{}/v1/passthrough/echo", server.base))
+                .header("x-pica-secret", &test_key)
+                .header("x-pica-connection-key", &connection_key)
+                .send()
+                .expect("passthrough")
+        };
+        let refused = pass();
+        let cached = Instant::now();
+        assert_eq!(refused.status(), 400);
+        let body: serde_json::Value = refused.json().expect("json");
+        assert_eq!(body["code"], "action_id_required", "{body}");
+
+        let off = settings(&[
+            "set",
+            "--env",
+            "test",
+            "--require-action-ids",
+            "false",
+            "--json",
+        ]);
+        assert_eq!(
+            json_of(&off),
+            serde_json::json!({"environment": "test", "requireActionIds": false})
+        );
+        let within = match backend() {
+            TestBackend::Postgres => Duration::from_millis(1500),
+            TestBackend::Sqlite => Duration::from_secs(4),
+        };
+        loop {
+            let status = pass().status().as_u16();
+            if status == 200 {
+                break;
+            }
+            assert_eq!(status, 400);
+            assert!(
+                cached.elapsed() < within,
+                "the server still requires action ids {:?} after the CLI turned them off",
+                cached.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server.terminate();
     })
     .await
     .expect("join");

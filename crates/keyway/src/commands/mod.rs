@@ -6,6 +6,7 @@ pub mod keys;
 pub mod master_key;
 pub mod mcp;
 pub mod serve;
+pub mod settings;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
@@ -60,6 +61,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.global, None)?;
             telemetry::init(config.log_format, "warn");
             integrations::run(&config, cmd).await
+        }
+        Command::Settings(cmd) => {
+            let config = Config::load(&cli.global, None)?;
+            telemetry::init(config.log_format, "warn");
+            settings::run(&config, cmd).await
         }
         Command::MasterKey(crate::cli::MasterKeyCommand::Rotate) => {
             let config = Config::load(&cli.global, None)?;
