@@ -10,7 +10,7 @@ import sys
 TARGET_RATIO = 1.0  # Keyway throughput / nginx throughput
 TARGET_ADDED_P99_US = 1000
 TARGET_MEM_MIB = 16.0
-TARGETS = ("direct", "nginx", "keyway")
+TARGETS = ("direct", "nginx", "keyway", "ceiling")  # ceiling is optional
 
 
 def read_facts(path):
@@ -63,6 +63,8 @@ def phase_table(m):
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for t in TARGETS:
+        if t not in m:
+            continue
         x = m[t]
         lines.append(
             f"| {t} | {x['rps']:,.0f} | {x['rps'] / d['rps']:.2f}× | {ms(x['p50'])} | {ms(x['p99'])} | "
@@ -142,6 +144,10 @@ def main():
     md += phase_table(load)
     md += ["", f"Keyway/nginx throughput: **{ratio_nginx:.2f}×**; Keyway/direct: **{ratio_direct:.2f}×**; "
            f"nginx/direct: {load['nginx']['rps'] / load['direct']['rps']:.2f}×."]
+    if "ceiling" in load:
+        c = load["ceiling"]["rps"]
+        md += ["", f"Ceiling (bench/ceiling: a bare hyper proxy on Keyway's stack, no auth, log or metrics): "
+               f"{c / load['nginx']['rps']:.2f}× nginx; Keyway reaches **{load['keyway']['rps'] / c:.2f}×** of it."]
     if lat:
         md += ["", f"## Latency unloaded (wrk -t{facts['lat_connections']} -c{facts['lat_connections']} "
                f"-d{facts['duration']}, median of {facts['runs']} runs)", ""]

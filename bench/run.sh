@@ -13,11 +13,12 @@
 #   CONNECTIONS=64        wrk connections in the load phase
 #   LAT_CONNECTIONS=1     wrk connections (and threads) in the latency phase; 0 skips that phase
 #   STREAM_BYTES=1073741824   size of the streamed download and upload; 0 skips the memory test
-#   TARGETS="direct nginx keyway"   which targets the wrk phases measure (the report needs all three)
+#   TARGETS="direct nginx keyway ceiling"   what the wrk phases measure (the report needs the first three;
+#                         ceiling is bench/ceiling, a bare hyper proxy: an upper bound for Keyway's stack)
 #   SKIP_BUILD=1          use the existing target/release/keyway
 #   KEYWAY_BIN=path       benchmark this keyway binary instead (no build)
 #   SKIP_INSTALL=1        do not apt-get anything
-#   PORT_BASE=18080       upstream PORT_BASE+1, nginx +2, Keyway +3, upload sink +4
+#   PORT_BASE=18080       upstream PORT_BASE+1, nginx +2, Keyway +3, upload sink +4, ceiling +5
 #   RESULTS=bench/results/latest.md
 #   BENCH_NOTE=…          a free-text note written into the results (e.g. "machine busy")
 #   KEEP_WORK=1           keep the temporary work directory (configs, logs, raw samples)
@@ -35,11 +36,12 @@ STREAM_BYTES=${STREAM_BYTES:-1073741824}
 PORT_BASE=${PORT_BASE:-18080}
 RESULTS=${RESULTS:-$BENCH/results/latest.md}
 BENCH_NOTE=${BENCH_NOTE:-}
-TARGETS=${TARGETS:-direct nginx keyway}
+TARGETS=${TARGETS:-direct nginx keyway ceiling}
 UP_PORT=$((PORT_BASE + 1))
 NGINX_PORT=$((PORT_BASE + 2))
 KEYWAY_PORT=$((PORT_BASE + 3))
 SINK_PORT=$((PORT_BASE + 4))
+CEILING_PORT=$((PORT_BASE + 5))
 API_KEY="bench_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 SMALL_BODY='{"id":"bench","ok":true,"items":[1,2,3],"message":"a small fixed JSON body from the upstream"}'
 
@@ -83,6 +85,13 @@ if [ -z "${KEYWAY_BIN:-}" ]; then
   KEYWAY_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/keyway"
 fi
 [ -x "$KEYWAY_BIN" ] || die "no $KEYWAY_BIN (unset SKIP_BUILD)"
+CEILING_BIN="$BENCH/ceiling/target/release/keyway-bench-ceiling"
+if [[ " $TARGETS " == *" ceiling "* ]]; then
+  if [ -z "${SKIP_BUILD:-}" ] || [ ! -x "$CEILING_BIN" ]; then
+    log "building the ceiling proxy (bench/ceiling)"
+    (cd "$BENCH/ceiling" && cargo build --release --locked)
+  fi
+fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in $UP_PORT $NGINX_PORT $KEYWAY_PORT $SINK_PORT; do
@@ -233,6 +242,11 @@ PIDS+=("$KEYWAY_PID")
 wait_http "http://127.0.0.1:$UP_PORT/small" "upstream nginx"
 wait_http "http://127.0.0.1:$NGINX_PORT/small" "proxy nginx"
 wait_http "http://127.0.0.1:$SINK_PORT/" "upload sink"
+if [[ " $TARGETS " == *" ceiling "* ]]; then
+  "$CEILING_BIN" "127.0.0.1:$CEILING_PORT" "127.0.0.1:$UP_PORT" "$API_KEY" &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$CEILING_PORT/v1/passthrough/small" "ceiling proxy"
+fi
 wait_http "http://127.0.0.1:$KEYWAY_PORT/healthz" "keyway"
 SECRET=$(sed -n 's/^ *test: \(sk_test_[A-Za-z0-9]*\).*/\1/p' "$W/keyway.out" | head -1)
 [ -n "$SECRET" ] || die "no test secret key in keyway's first-start output"
@@ -250,6 +264,7 @@ export BENCH_SECRET="$SECRET" BENCH_CONNECTION_KEY="$CONN"
 URL_DIRECT="http://127.0.0.1:$UP_PORT/small"
 URL_NGINX="http://127.0.0.1:$NGINX_PORT/small"
 URL_KEYWAY="http://127.0.0.1:$KEYWAY_PORT/v1/passthrough/small"
+URL_CEILING="http://127.0.0.1:$CEILING_PORT/v1/passthrough/small"
 pass() { curl -sS -H "x-pica-secret: $SECRET" -H "x-pica-connection-key: ${2:-$CONN}" "${@:3}" "http://127.0.0.1:$KEYWAY_PORT/v1/passthrough$1"; }
 
 # Sanity: the three targets answer the same body, and both proxies inject the key.
@@ -259,6 +274,11 @@ done
 [ "$(pass /small)" = "$SMALL_BODY" ] || die "unexpected body from Keyway passthrough: $(pass /small)"
 [ "$(curl -fsS "http://127.0.0.1:$NGINX_PORT/whoami")" = "$API_KEY" ] || die "nginx does not inject the key"
 [ "$(pass /whoami)" = "$API_KEY" ] || die "Keyway does not inject the key"
+if [[ " $TARGETS " == *" ceiling "* ]]; then
+  [ "$(curl -fsS "$URL_CEILING")" = "$SMALL_BODY" ] || die "unexpected body from the ceiling proxy"
+  [ "$(curl -fsS "http://127.0.0.1:$CEILING_PORT/v1/passthrough/whoami")" = "$API_KEY" ] ||
+    die "the ceiling proxy does not inject the key"
+fi
 
 # ---------------------------------------------------------------- facts
 {
