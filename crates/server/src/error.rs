@@ -1,6 +1,6 @@
 //! The one error shape: `{"type":"error","code":"…","status":401,"message":"…","requestId":"…"}`.
 //! `code` values are stable API; messages are written for a person; internal causes are logged, never sent.
-//! The request id is filled in by `request_id::assign`, which sees the `ErrorBody` extension.
+//! The request id is filled in by `request_id::finish`, which sees the `ErrorBody` extension.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
