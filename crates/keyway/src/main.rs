@@ -2,11 +2,6 @@
 
 use clap::Parser;
 
-/// mimalloc: the proxy allocates and frees many small buffers per request from several threads, where
-/// it measured faster than glibc's malloc (see README, "Benchmark").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = keyway::cli::Cli::parse();
