@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 const CAPACITY: usize = 10_000;
 /// Most entries per insert: bounds one statement's work (and the JSON built for it).
-const MAX_BATCH: usize = 1024;
-const LINGER: Duration = Duration::from_millis(20);
+const MAX_BATCH: usize = 512;
+const LINGER: Duration = Duration::from_millis(5);
 
 enum Message {
     Entry(Box<RequestLog>),

@@ -42,13 +42,6 @@ const COLUMNS: &str =
     "id, project_id, environment, request_id, connection_id, connection_key, platform, action_id, \
     method, path, status, latency_ms, bytes_in, bytes_out, created_at";
 
-const INSERT_SQLITE: &str = "INSERT INTO request_logs (id, project_id, environment, request_id, \
-    connection_id, connection_key, platform, action_id, method, path, status, latency_ms, bytes_in, \
-    bytes_out, created_at) \
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, \
-    value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, \
-    value ->> 14 FROM json_each($1)";
-
 const INSERT_POSTGRES: &str = "INSERT INTO request_logs (id, project_id, environment, request_id, \
     connection_id, connection_key, platform, action_id, method, path, status, latency_ms, bytes_in, \
     bytes_out, created_at) \
@@ -76,9 +69,8 @@ impl Store {
         if logs.is_empty() {
             return Ok(());
         }
-        let (sql, batch) = insert_statement(self.backend(), logs);
-        sqlx::query(sql).bind(batch).execute(self.pool()).await?;
-        Ok(())
+        let mut connection = self.pool().acquire().await?;
+        insert_on(&mut connection, self.backend(), logs).await
     }
     /// Newest first, with the exact total.
     pub async fn list_request_logs(
@@ -134,8 +126,83 @@ impl Store {
     }
 }
 
-/// The insert for `logs` and its one parameter: the rows as a JSON array of arrays.
-fn insert_statement(backend: Backend, logs: &[RequestLog]) -> (&'static str, String) {
+/// Rows per statement on SQLite (15 parameters each).
+const SQLITE_CHUNK: usize = 64;
+
+/// Inserts `logs` on `connection`. SQLite: multi-row `VALUES` with anonymous `?` parameters, 64 rows per
+/// statement, in one transaction when there is more than one (named parameters would make SQLite look each
+/// one up by name in a list, quadratic in their number). Postgres: one statement whose only parameter is the
+/// batch as a JSON array of rows, unpacked by `jsonb_array_elements`.
+async fn insert_on(
+    connection: &mut sqlx::AnyConnection,
+    backend: Backend,
+    logs: &[RequestLog],
+) -> Result<(), StoreError> {
+    if logs.is_empty() {
+        return Ok(());
+    }
+    match backend {
+        Backend::Postgres => {
+            sqlx::query(INSERT_POSTGRES)
+                .bind(json_rows(logs))
+                .execute(connection)
+                .await?;
+        }
+        Backend::Sqlite if logs.len() <= SQLITE_CHUNK => {
+            let sql = sqlite_insert_sql(logs.len());
+            bind_rows(sqlx::query(&sql), logs)
+                .execute(connection)
+                .await?;
+        }
+        Backend::Sqlite => {
+            let mut tx = sqlx::Connection::begin(connection).await?;
+            for chunk in logs.chunks(SQLITE_CHUNK) {
+                let sql = sqlite_insert_sql(chunk.len());
+                bind_rows(sqlx::query(&sql), chunk)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
+fn sqlite_insert_sql(rows: usize) -> String {
+    let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    format!(
+        "INSERT INTO request_logs ({COLUMNS}) VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
+
+fn bind_rows<'q>(
+    mut insert: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    logs: &'q [RequestLog],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for l in logs {
+        insert = insert
+            .bind(l.id.as_str())
+            .bind(l.project_id.as_str())
+            .bind(l.environment.as_str())
+            .bind(l.request_id.as_str())
+            .bind(l.connection_id.as_str())
+            .bind(l.connection_key.as_str())
+            .bind(l.platform.as_str())
+            .bind(l.action_id.as_deref())
+            .bind(l.method.as_str())
+            .bind(l.path.as_str())
+            .bind(i64::from(l.status))
+            .bind(l.latency_ms)
+            .bind(l.bytes_in)
+            .bind(l.bytes_out)
+            .bind(l.created_at.unix_millis());
+    }
+    insert
+}
+
+/// The batch as a JSON array of rows (arrays in column order).
+fn json_rows(logs: &[RequestLog]) -> String {
     let rows: Vec<serde_json::Value> = logs
         .iter()
         .map(|l| {
@@ -158,12 +225,7 @@ fn insert_statement(backend: Backend, logs: &[RequestLog]) -> (&'static str, Str
             ])
         })
         .collect();
-    let batch = serde_json::Value::Array(rows).to_string();
-    let sql = match backend {
-        Backend::Sqlite => INSERT_SQLITE,
-        Backend::Postgres => INSERT_POSTGRES,
-    };
-    (sql, batch)
+    serde_json::Value::Array(rows).to_string()
 }
 
 /// See [`Store::request_log_writer`].
@@ -184,12 +246,7 @@ impl RequestLogWriter {
         if logs.is_empty() {
             return Ok(());
         }
-        let (sql, batch) = insert_statement(self.backend, logs);
-        sqlx::query(sql)
-            .bind(batch)
-            .execute(&mut self.connection)
-            .await?;
-        Ok(())
+        insert_on(&mut self.connection, self.backend, logs).await
     }
 
     pub async fn close(self) {

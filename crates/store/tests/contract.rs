@@ -408,3 +408,71 @@ async fn concurrent_rate_limit_leases_never_take_more_than_the_bucket_holds() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn request_log_batches_of_any_size_round_trip_through_the_pool_and_the_writer() {
+    use keyway_store::connections::Window;
+    use keyway_store::request_logs::{RequestLog, RequestLogFilter};
+    let (store, _db) = store().await;
+    let p = project("logs");
+    store.create_project(&p).await.expect("project");
+    let entry = |i: usize| RequestLog {
+        id: format!("log_{i:05}"),
+        project_id: p.id.clone(),
+        environment: Environment::Test,
+        request_id: format!("req_{i}"),
+        connection_id: "conn_1".into(),
+        connection_key: "test::acme::default::abc".into(),
+        platform: "acme".into(),
+        action_id: i.is_multiple_of(2).then(|| format!("conn_mod_def::{i}")),
+        method: "POST".into(),
+        path: format!("/items/{i}?q=&limit="),
+        status: 200 + (i % 3) as u16,
+        latency_ms: i as i64,
+        bytes_in: 10 * i as i64,
+        bytes_out: 100 * i as i64,
+        created_at: Timestamp::from_unix_millis(1_700_000_000_000 + i as i64),
+    };
+    // 65 rows through the pool (on SQLite: two statements in one transaction), 150 through the writer
+    // (three), then an empty batch.
+    let pooled: Vec<RequestLog> = (0..65).map(entry).collect();
+    store
+        .insert_request_logs(&pooled)
+        .await
+        .expect("pool insert");
+    let mut writer = store.request_log_writer().await.expect("writer");
+    let written: Vec<RequestLog> = (65..215).map(entry).collect();
+    writer.insert(&written).await.expect("writer insert");
+    writer.insert(&[]).await.expect("empty batch");
+    writer.close().await;
+
+    let (rows, total) = store
+        .list_request_logs(
+            &p.id,
+            Environment::Test,
+            &RequestLogFilter::default(),
+            Window {
+                skip: 0,
+                limit: 500,
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(total, 215);
+    let mut expected: Vec<RequestLog> = (0..215).map(entry).collect();
+    expected.reverse(); // newest first
+    assert_eq!(
+        rows, expected,
+        "every field of every row comes back as written"
+    );
+    let (_, live) = store
+        .list_request_logs(
+            &p.id,
+            Environment::Live,
+            &RequestLogFilter::default(),
+            Window { skip: 0, limit: 10 },
+        )
+        .await
+        .expect("live");
+    assert_eq!(live, 0);
+}
