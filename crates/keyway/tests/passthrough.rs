@@ -327,17 +327,13 @@ async fn crafted_paths_never_leave_the_platform() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn timeouts_and_unreachable_upstreams_are_clear_json_errors() {
-    let fake = support::fake_platform::FakePlatform::start().await;
-    let db = keyway_testkit::fresh_database().await;
-    let catalog = db.dir.path().join("catalog");
-    fake.write_catalog(&catalog);
-    let config = keyway::config::Config {
-        catalog_dir: Some(catalog),
-        passthrough_first_byte_timeout_seconds: 1,
-        passthrough_idle_timeout_seconds: 1,
-        ..support::test_config(&db)
-    };
-    let app = support::spawn_with(db, config).await;
+    let (app, _fake) =
+        support::spawn_app_with_fake_platform_config(|config| keyway::config::Config {
+            passthrough_first_byte_timeout_seconds: 1,
+            passthrough_idle_timeout_seconds: 1,
+            ..config
+        })
+        .await;
     let key = connection_key(&app).await;
     let slow = pass(&app, reqwest::Method::GET, "/slow", &key)
         .send()
@@ -525,16 +521,12 @@ async fn requests_are_logged_without_query_values_bodies_or_secrets() {
 
 #[tokio::test]
 async fn bodies_over_the_passthrough_limit_are_a_413_and_never_reach_the_platform_whole() {
-    let fake = support::fake_platform::FakePlatform::start().await;
-    let db = keyway_testkit::fresh_database().await;
-    let catalog = db.dir.path().join("catalog");
-    fake.write_catalog(&catalog);
-    let config = keyway::config::Config {
-        catalog_dir: Some(catalog),
-        passthrough_max_body_bytes: 1024,
-        ..support::test_config(&db)
-    };
-    let app = support::spawn_with(db, config).await;
+    let (app, fake) =
+        support::spawn_app_with_fake_platform_config(|config| keyway::config::Config {
+            passthrough_max_body_bytes: 1024,
+            ..config
+        })
+        .await;
     let key = connection_key(&app).await;
 
     let small = pass(&app, reqwest::Method::POST, "/upload", &key)

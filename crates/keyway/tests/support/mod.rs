@@ -62,14 +62,21 @@ pub async fn spawn_app_with_fake_oauth() -> (TestApp, fake_oauth::FakeOAuth) {
 
 /// The app with a custom catalog describing a fake platform running on loopback.
 pub async fn spawn_app_with_fake_platform() -> (TestApp, fake_platform::FakePlatform) {
+    spawn_app_with_fake_platform_config(|config| config).await
+}
+
+/// The app with the fake platform in its catalog and its configuration changed by `adjust`.
+pub async fn spawn_app_with_fake_platform_config(
+    adjust: impl FnOnce(Config) -> Config,
+) -> (TestApp, fake_platform::FakePlatform) {
     let fake = fake_platform::FakePlatform::start().await;
     let db = fresh_database().await;
     let catalog = db.dir.path().join("catalog");
     fake.write_catalog(&catalog);
-    let config = Config {
+    let config = adjust(Config {
         catalog_dir: Some(catalog),
         ..test_config(&db)
-    };
+    });
     (spawn_with(db, config).await, fake)
 }
 
