@@ -71,20 +71,21 @@ impl SecretKeys {
 
     /// Forgets cached verifications of this key (by id), or of every key.
     pub fn forget(&self, key_id: Option<&str>) {
-        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        self.forgets.fetch_add(1, Ordering::SeqCst);
-        match key_id {
-            Some(id) => verified.retain(|_, (_, p)| p.key_id.as_str() != id),
-            None => verified.clear(),
-        }
+        self.forget_where(|p| key_id.is_none_or(|id| p.key_id.as_str() == id));
     }
 
     /// Forgets cached verifications of every key of this project, so its next requests read its
     /// settings again.
     pub fn forget_project(&self, project_id: &str) {
+        self.forget_where(|p| p.project_id.as_str() == project_id);
+    }
+
+    /// Drops the cached verifications `forget` matches, and makes any verification already reading the
+    /// database skip caching what it read.
+    fn forget_where(&self, forget: impl Fn(&Principal) -> bool) {
         let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         self.forgets.fetch_add(1, Ordering::SeqCst);
-        verified.retain(|_, (_, p)| p.project_id.as_str() != project_id);
+        verified.retain(|_, (_, p)| !forget(p));
     }
 
     /// After a project's settings changed: forgets its keys here and tells the other nodes (Postgres) to
@@ -92,7 +93,7 @@ impl SecretKeys {
     pub async fn settings_changed(&self, project_id: &ProjectId) {
         self.forget_project(project_id.as_str());
         let announcement = format!("{SETTINGS_CHANGE_PREFIX}{project_id}");
-        if let Err(e) = self.store.announce_connection_change(&announcement).await {
+        if let Err(e) = self.store.announce_change(&announcement).await {
             tracing::warn!(error = %e, "could not announce a settings change to other nodes");
         }
     }
@@ -209,7 +210,7 @@ impl SecretKeys {
         }
         self.forget(Some(id.as_str()));
         let announcement = format!("{KEY_CHANGE_PREFIX}{id}");
-        if let Err(e) = self.store.announce_connection_change(&announcement).await {
+        if let Err(e) = self.store.announce_change(&announcement).await {
             tracing::warn!(error = %e, "could not announce a key revocation to other nodes");
         }
         self.store

@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod environment;
+pub mod error_chain;
 pub mod id;
 pub mod identity;
 pub mod project;

@@ -1,5 +1,6 @@
-//! Change notifications between nodes. On Postgres, a change to a connection is announced with
-//! `pg_notify` and every node listens, so caches drop the entry at once. SQLite is one node: nothing to do.
+//! Change notifications between nodes. On Postgres, a change is announced with `pg_notify` and every node
+//! listens, so caches drop what changed at once. The payload names what changed: a connection id, or a
+//! prefixed key id or project id (the broker defines the prefixes). SQLite is one node: nothing to do.
 
 use futures_util::Stream;
 
@@ -10,19 +11,20 @@ use crate::Store;
 pub const CHANNEL: &str = "keyway_connection_changed";
 
 impl Store {
-    /// Tells every node that this connection changed (credentials, tags, state, deletion).
-    pub async fn announce_connection_change(&self, connection_id: &str) -> Result<(), StoreError> {
+    /// Tells every node that what `payload` names changed (a connection's credentials, tags, state or
+    /// deletion; a revoked key; a project's settings).
+    pub async fn announce_change(&self, payload: &str) -> Result<(), StoreError> {
         if self.backend() == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
-                .bind(connection_id)
+                .bind(payload)
                 .execute(self.pool())
                 .await?;
         }
         Ok(())
     }
 
-    /// Connection ids changed by any node, as they are announced. `None` on SQLite.
+    /// Payloads announced by any node, as they arrive. `None` on SQLite.
     pub async fn connection_changes(
         &self,
     ) -> Result<Option<impl Stream<Item = String> + Send + 'static>, StoreError> {

@@ -26,8 +26,7 @@ pub struct Resolved {
 /// What every request of a connection gets: its base URL and credential headers/query.
 /// Header values are marked sensitive (redacted in `Debug`); the query form is kept out of `Debug`.
 pub struct Injected {
-    pub base_url: String,
-    /// `base_url`, parsed once.
+    /// The platform's base URL for this connection, parsed once.
     pub base: url::Url,
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub query: Option<String>,
@@ -38,7 +37,7 @@ pub struct Injected {
 impl std::fmt::Debug for Injected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Injected")
-            .field("base_url", &self.base_url)
+            .field("base", &self.base.as_str())
             .field(
                 "headers",
                 &self

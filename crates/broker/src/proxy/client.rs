@@ -142,16 +142,10 @@ pub fn classify(error: &(dyn std::error::Error + 'static)) -> Failure {
         if e.is::<EgressRefused>() {
             return Failure::EgressRefused;
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return Failure::TimedOut;
-            }
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<EgressRefused>())
-            {
-                return Failure::EgressRefused;
-            }
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return Failure::TimedOut;
         }
         next = e.source();
     }

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method};
 use keyway_core::connection::ConnectionKey;
+use keyway_core::error_chain::ErrorChain;
 use keyway_core::project::Principal;
 use url::Url;
 
@@ -24,18 +25,6 @@ use crate::proxy::cache::{Injected, Resolved};
 use crate::Broker;
 
 const USER_AGENT: &str = concat!("keyway/", env!("CARGO_PKG_VERSION"));
-
-/// An error and its causes on one line (never a URL: hyper's errors do not carry one).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    out
-}
 
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
@@ -164,7 +153,7 @@ impl Broker {
     /// A connection changed: drop it from this node's cache and tell the other nodes.
     pub async fn connection_changed(&self, connection_id: &str) {
         self.connection_cache.invalidate(connection_id);
-        if let Err(e) = self.store.announce_connection_change(connection_id).await {
+        if let Err(e) = self.store.announce_change(connection_id).await {
             tracing::warn!(error = %e, "could not announce a connection change to other nodes");
         }
     }
@@ -260,7 +249,7 @@ impl Broker {
             }),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => {
-                tracing::warn!(platform = %platform, error = %error_chain(&e), "upstream request failed");
+                tracing::warn!(platform = %platform, error = %ErrorChain(&e), "upstream request failed");
                 match client::classify(&e) {
                     client::Failure::EgressRefused => Err(BrokerError::EgressRefused(format!(
                         "{}'s address is not allowed",
@@ -339,7 +328,6 @@ pub fn inject(
     })?;
     Ok(Injected {
         base,
-        base_url,
         headers,
         query,
         internal: platform.is_internal(),
