@@ -112,10 +112,11 @@ pub async fn forward(
                 "Connection header not found: send the connection's key in x-pica-connection-key",
             )
         })?;
-    if let Some(action) = header_pair(&headers, PICA_ACTION_ID, KEYWAY_ACTION_ID)? {
+    let action_id = header_pair(&headers, PICA_ACTION_ID, KEYWAY_ACTION_ID)?;
+    if let Some(action) = &action_id {
         state
             .broker
-            .check_passthrough_action(&principal, &key, &action, method.as_str(), path)?;
+            .check_passthrough_action(&principal, &key, action, method.as_str(), path)?;
     } else if principal.settings.require_action_ids {
         return Err(ApiError::bad_request(
             "action_id_required",
@@ -155,7 +156,6 @@ pub async fn forward(
             });
         client::streamed(idle_limited(counted, idle))
     });
-    let action_id = header_pair(&headers, PICA_ACTION_ID, KEYWAY_ACTION_ID)?;
     let entry = |status: u16| RequestLog {
         id: format!("log_{}", uuid::Uuid::now_v7().simple()),
         project_id: principal.project_id.clone(),
