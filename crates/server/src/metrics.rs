@@ -72,9 +72,7 @@ impl Metrics {
         }
         out
     }
-}
 
-impl Metrics {
     /// Counts a response and its time to headers under `method` and the route template.
     pub fn observe(
         &self,

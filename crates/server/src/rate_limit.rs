@@ -100,20 +100,18 @@ impl RateLimiter {
                     limit.burst(),
                     limit.chunk(),
                 );
-                match tokio::time::timeout(LEASE_TIMEOUT, leased).await {
-                    Ok(Ok(lease)) => state
-                        .lease
-                        .renew(lease, limit, Instant::now())
-                        .map_err(retry_after),
-                    Ok(Err(error)) => {
-                        self.store_failed(&error);
-                        state.local.take(limit, now).map_err(retry_after)
+                let failure = match tokio::time::timeout(LEASE_TIMEOUT, leased).await {
+                    Ok(Ok(lease)) => {
+                        return state
+                            .lease
+                            .renew(lease, limit, Instant::now())
+                            .map_err(retry_after)
                     }
-                    Err(_) => {
-                        self.store_failed(&"no answer within the lease timeout");
-                        state.local.take(limit, now).map_err(retry_after)
-                    }
-                }
+                    Ok(Err(error)) => error.to_string(),
+                    Err(_) => "no answer within the lease timeout".to_owned(),
+                };
+                self.store_failed(&failure);
+                state.local.take(limit, now).map_err(retry_after)
             }
         }
     }
