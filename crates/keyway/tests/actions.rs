@@ -215,18 +215,7 @@ async fn knowledge_by_id_and_by_platform() {
 }
 
 async fn acme_connection(app: &TestApp) -> String {
-    let r = app
-        .import_connection(
-            &app.test_key,
-            json!({"platform": "acme", "identity": "user_a", "identityType": "user",
-            "authFormData": {"apiKey": GOOD_KEY}}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.expect("json")["key"]
-        .as_str()
-        .expect("key")
-        .to_owned()
+    app.acme_connection_key("user_a").await
 }
 
 fn id_of(app: &TestApp, platform: &str, method: &str, path: &str) -> String {

@@ -10,18 +10,7 @@ use support::fake_platform::GOOD_KEY;
 use support::{assert_error, spawn_app_with_fake_platform, TestApp};
 
 async fn connection_key(app: &TestApp) -> String {
-    let r = app
-        .import_connection(
-            &app.test_key,
-            json!({"platform": "acme", "identity": "user_p", "identityType": "user",
-            "authFormData": {"apiKey": GOOD_KEY}}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.expect("json")["key"]
-        .as_str()
-        .expect("key")
-        .to_owned()
+    app.acme_connection_key("user_p").await
 }
 
 fn pass(app: &TestApp, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {

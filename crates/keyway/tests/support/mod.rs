@@ -286,6 +286,22 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Imports an acme (fake platform) connection for `identity` with the test key; its connection key.
+    pub async fn acme_connection_key(&self, identity: &str) -> String {
+        let r = self
+            .import_connection(
+                &self.test_key,
+                serde_json::json!({"platform": "acme", "identity": identity, "identityType": "user",
+                "authFormData": {"apiKey": fake_platform::GOOD_KEY}}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        r.json::<serde_json::Value>().await.expect("json")["key"]
+            .as_str()
+            .expect("key")
+            .to_owned()
+    }
+
     /// `GET {path}` with `key`.
     pub async fn get_with(&self, path: &str, key: &str) -> reqwest::Response {
         self.client
