@@ -188,7 +188,7 @@ def main():
         if not m:
             continue
         print(f"  {title}:")
-        for t in TARGETS:
+        for t in (t for t in TARGETS if t in m):
             x = m[t]
             print(f"    {t:7} {x['rps']:>10,.0f} req/s   p50 {ms(x['p50']):>9}   p99 {ms(x['p99']):>9}")
     for r in mem:
