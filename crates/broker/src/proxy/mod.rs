@@ -249,8 +249,8 @@ impl Broker {
             }),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => {
-                tracing::warn!(platform = %platform, error = %ErrorChain(&e), "upstream request failed");
-                match client::classify(&e) {
+                tracing::warn!(platform = %platform, error = %ErrorChain(&*e), "upstream request failed");
+                match client::classify(&*e) {
                     client::Failure::EgressRefused => Err(BrokerError::EgressRefused(format!(
                         "{}'s address is not allowed",
                         prepared.url.host_str().unwrap_or("")
