@@ -1,5 +1,5 @@
 //! The benchmark's ceiling: the same stack Keyway's passthrough stands on (tokio's multi-threaded runtime,
-//! hyper-util's HTTP/1+2 server and pooled HTTP/1 client, the system allocator) doing only what the nginx target does —
+//! hyper-util's HTTP/1+2 server and pooled HTTP/1 client, jemalloc) doing only what the nginx target does —
 //! strip the caller's Keyway headers, add the API key, forward, stream the answer back. No authentication,
 //! no connection lookup, no request log, no metrics, no egress checks. Whatever throughput this reaches is an
 //! upper bound for Keyway on the same machine.
@@ -18,6 +18,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
 type Upstream = Client<HttpConnector, Incoming>;
+
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 async fn forward(
     client: Upstream,
