@@ -50,6 +50,7 @@ def medians(rows, phase):
             "p50": med("p50_us"),
             "p90": med("p90_us"),
             "p99": med("p99_us"),
+            "cpu": med("cpu_us_per_req") if all(r.get("cpu_us_per_req") for r in rs) else None,
             "runs": len(rs),
             "errors": sum(int(r["non2xx"]) + int(r["socket_errors"]) for r in rs),
         }
@@ -59,17 +60,19 @@ def medians(rows, phase):
 def phase_table(m):
     d = m["direct"]
     lines = [
-        "| target | req/s | vs direct | p50 | p99 | added p50 vs direct | added p99 vs direct | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| target | req/s | vs direct | p50 | p99 | added p50 vs direct | added p99 vs direct | CPU per request | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for t in TARGETS:
         if t not in m:
             continue
         x = m[t]
+        cpu = "?" if x["cpu"] is None else f"{x['cpu']:.1f} µs"
         lines.append(
             f"| {t} | {x['rps']:,.0f} | {x['rps'] / d['rps']:.2f}× | {ms(x['p50'])} | {ms(x['p99'])} | "
             f"{'—' if t == 'direct' else signed_ms(x['p50'] - d['p50'])} | "
-            f"{'—' if t == 'direct' else signed_ms(x['p99'] - d['p99'])} | {x['errors']} |"
+            f"{'—' if t == 'direct' else signed_ms(x['p99'] - d['p99'])} | "
+            f"{cpu} | {x['errors']} |"
         )
     return lines
 
@@ -148,6 +151,13 @@ def main():
         c = load["ceiling"]["rps"]
         md += ["", f"Ceiling (bench/ceiling: a bare hyper proxy on Keyway's stack, no auth, log or metrics): "
                f"{c / load['nginx']['rps']:.2f}× nginx; Keyway reaches **{load['keyway']['rps'] / c:.2f}×** of it."]
+    if all(load.get(t, {}).get("cpu") for t in ("nginx", "keyway")):
+        k, n = load["keyway"]["cpu"], load["nginx"]["cpu"]
+        line = (f"CPU per request (user + system time of the process wrk talks to): nginx {n:.1f} µs, "
+                f"Keyway {k:.1f} µs (**{k / n:.1f}×** nginx's)")
+        if load.get("ceiling", {}).get("cpu"):
+            line += f", ceiling {load['ceiling']['cpu']:.1f} µs"
+        md += ["", line + "."]
     if lat:
         md += ["", f"## Latency unloaded (wrk -t{facts['lat_connections']} -c{facts['lat_connections']} "
                f"-d{facts['duration']}, median of {facts['runs']} runs)", ""]
@@ -167,12 +177,12 @@ def main():
                 f"{int(r['hwm_before_kib']) / 1024:.1f} → {int(r['hwm_after_kib']) / 1024:.1f} MiB |")
         md += ["", f"Keyway RSS after all wrk runs: {int(facts.get('keyway_rss_end_kib', 0)) / 1024:.1f} MiB."]
 
-    md += ["", "## Every run", "", "| phase | target | run | req/s | p50 | p90 | p99 | max | requests | non-2xx | socket errors |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    md += ["", "## Every run", "", "| phase | target | run | req/s | p50 | p90 | p99 | max | requests | non-2xx | socket errors | CPU per request |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         md.append(f"| {r['phase']} | {r['target']} | {r['run']} | {float(r['rps']):,.0f} | {ms(int(r['p50_us']))} | "
                   f"{ms(int(r['p90_us']))} | {ms(int(r['p99_us']))} | {ms(int(r['max_us']))} | {int(r['requests']):,} | "
-                  f"{r['non2xx']} | {r['socket_errors']} |")
+                  f"{r['non2xx']} | {r['socket_errors']} | {r.get('cpu_us_per_req') or '?'} µs |")
     with open(raw_path) as f:
         raw = f.read().rstrip()
     md += ["", "<details><summary>Raw wrk output (warm-ups included)</summary>", "", "```text", raw, "```", "",
@@ -190,7 +200,8 @@ def main():
         print(f"  {title}:")
         for t in (t for t in TARGETS if t in m):
             x = m[t]
-            print(f"    {t:7} {x['rps']:>10,.0f} req/s   p50 {ms(x['p50']):>9}   p99 {ms(x['p99']):>9}")
+            cpu = "" if x["cpu"] is None else f"   CPU {x['cpu']:5.1f} µs/request"
+            print(f"    {t:7} {x['rps']:>10,.0f} req/s   p50 {ms(x['p50']):>9}   p99 {ms(x['p99']):>9}{cpu}")
     for r in mem:
         print(f"  {r['transfer']:8} {int(r['bytes']):,} bytes, complete: {r['verified']}, "
               f"RSS +{(int(r['peak_kib']) - int(r['baseline_kib'])) / 1024:.1f} MiB")
