@@ -202,6 +202,22 @@ async fn the_served_openapi_document_matches_the_committed_copy() {
     assert_eq!(served, committed);
     assert!(served["paths"]["/v1/vault/connections"]["get"].is_object());
     assert!(served["components"]["securitySchemes"]["secretKey"].is_object());
+    // Client generators name methods after operation ids: each must be unique.
+    let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (path, item) in served["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                ids.entry(id.to_owned())
+                    .or_default()
+                    .push(format!("{method} {path}"));
+            }
+        }
+    }
+    let repeated: Vec<_> = ids.iter().filter(|(_, ops)| ops.len() > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "operation ids used more than once: {repeated:?}"
+    );
     app.stop().await;
 }
 

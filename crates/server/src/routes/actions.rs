@@ -61,7 +61,7 @@ pub struct SearchHit {
 
 /// A platform's actions, by path then method. `title` matches case-insensitively within the title;
 /// `key` and `method` match exactly (method in any case).
-#[utoipa::path(get, path = "/v1/available-actions/{platform}", tag = "catalog",
+#[utoipa::path(get, path = "/v1/available-actions/{platform}", tag = "catalog", operation_id = "list_available_actions",
     security(("secretKey" = [])),
     params(("platform" = String, Path, description = "Platform slug, e.g. github"),
         ("title" = Option<String>, Query), ("key" = Option<String>, Query),
@@ -118,7 +118,7 @@ pub async fn list(
 
 /// The actions of a platform that best match a request in plain words ("list issues", "send an
 /// email"), best first, as a bare JSON array. `knowledgeAgent=true` adds each action's knowledge.
-#[utoipa::path(get, path = "/v1/available-actions/search/{platform}", tag = "catalog",
+#[utoipa::path(get, path = "/v1/available-actions/search/{platform}", tag = "catalog", operation_id = "search_actions",
     security(("secretKey" = [])),
     params(("platform" = String, Path, description = "Platform slug, e.g. github"),
         ("query" = String, Query, description = "What the action should do"),

@@ -48,7 +48,7 @@ pub struct ConnectorList {
 }
 
 /// The platforms Keyway knows; `authkit=true` keeps those enabled for AuthKit in the key's environment.
-#[utoipa::path(get, path = "/v1/available-connectors", tag = "catalog",
+#[utoipa::path(get, path = "/v1/available-connectors", tag = "catalog", operation_id = "list_available_connectors",
     security(("secretKey" = [])),
     params(
         ("platform" = Option<String>, Query), ("authkit" = Option<bool>, Query),

@@ -86,7 +86,7 @@ pub fn view(public_url: &str, i: &Integration<'_>) -> IntegrationView {
 }
 
 /// Every catalog platform with its settings in the key's environment.
-#[utoipa::path(get, path = "/v1/integrations", tag = "integrations",
+#[utoipa::path(get, path = "/v1/integrations", tag = "integrations", operation_id = "list_integrations",
     security(("secretKey" = [])),
     params(("enabled" = Option<bool>, Query), ("platform" = Option<String>, Query),
         ("limit" = Option<u32>, Query), ("page" = Option<u64>, Query), ("skip" = Option<u64>, Query)),
@@ -146,7 +146,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// Change one integration's settings in the key's environment.
-#[utoipa::path(patch, path = "/v1/integrations/{platform}", tag = "integrations",
+#[utoipa::path(patch, path = "/v1/integrations/{platform}", tag = "integrations", operation_id = "update_integration",
     security(("secretKey" = [])),
     params(("platform" = String, Path, description = "Platform slug")),
     request_body = IntegrationPatch,

@@ -46,7 +46,7 @@ pub struct KnowledgeList {
 }
 
 /// Action knowledge, by platform then path then method; filter by `_id` or `connectionPlatform`.
-#[utoipa::path(get, path = "/v1/knowledge", tag = "catalog",
+#[utoipa::path(get, path = "/v1/knowledge", tag = "catalog", operation_id = "list_knowledge",
     security(("secretKey" = [])),
     params(("_id" = Option<String>, Query, description = "conn_mod_def::…"),
         ("supported" = Option<bool>, Query, description = "true: supported actions (all of Keyway's)"),

@@ -61,7 +61,7 @@ pub struct RequestLogList {
 }
 
 /// Passthrough requests made in the key's environment, newest first.
-#[utoipa::path(get, path = "/v1/logs", tag = "logs",
+#[utoipa::path(get, path = "/v1/logs", tag = "logs", operation_id = "list_request_logs",
     security(("secretKey" = [])),
     params(("connectionKey" = Option<String>, Query), ("platform" = Option<String>, Query),
         ("status" = Option<u16>, Query), ("limit" = Option<u32>, Query), ("page" = Option<u64>, Query),

@@ -43,7 +43,7 @@ pub struct OAuthStarted {
 }
 
 /// Start connecting an OAuth integration for the session's identity.
-#[utoipa::path(post, path = "/v1/authkit/oauth/start", tag = "authkit session",
+#[utoipa::path(post, path = "/v1/authkit/oauth/start", tag = "authkit session", operation_id = "modal_start_oauth",
     security(("authkitSession" = [])),
     request_body = OAuthStart,
     responses(

@@ -80,7 +80,7 @@ pub fn modal_integration(public_url: &str, p: &Platform) -> ModalIntegration {
 }
 
 /// The integrations this session may connect, with their connect forms.
-#[utoipa::path(get, path = "/v1/authkit/integrations", tag = "authkit session",
+#[utoipa::path(get, path = "/v1/authkit/integrations", tag = "authkit session", operation_id = "modal_list_integrations",
     security(("authkitSession" = [])),
     responses((status = 200, body = ModalIntegrationList), (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn integrations(
@@ -181,7 +181,7 @@ pub fn link_record(c: &Connection, oauth: bool) -> LinkRecord {
 }
 
 /// Connect an API-key, Basic or Bearer integration for the session's identity.
-#[utoipa::path(post, path = "/v1/authkit/connections", tag = "authkit session",
+#[utoipa::path(post, path = "/v1/authkit/connections", tag = "authkit session", operation_id = "modal_connect",
     security(("authkitSession" = [])),
     request_body = ModalConnectRequest,
     responses(
