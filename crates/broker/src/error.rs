@@ -47,6 +47,10 @@ pub enum BrokerError {
     OAuthStateInvalid,
     #[error("{platform} did not grant access ({reason})")]
     OAuthDenied { platform: String, reason: String },
+    #[error(
+        "the sign-in answer did not come from {platform} (issuer mismatch); start connecting again"
+    )]
+    OAuthIssuerMismatch { platform: String },
     #[error("{platform} did not issue a token: {reason}")]
     OAuthExchangeFailed { platform: String, reason: String },
     #[error("{platform} revoked this connection's access; the user must reconnect")]

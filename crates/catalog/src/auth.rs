@@ -159,6 +159,11 @@ pub struct OAuth2Config {
     /// Extra headers on token and refresh requests (e.g. `Accept: application/json` for GitHub).
     pub token_request_headers: BTreeMap<String, String>,
     pub refresh_supported: bool,
+    /// The provider's issuer identifier (RFC 8414). A callback that carries `iss` must name exactly this
+    /// (RFC 9207: the defence against mix-up attacks between providers).
+    pub issuer: Option<String>,
+    /// The provider always sends `iss` on its callback (RFC 9207), so a callback without it is refused.
+    pub authorization_response_iss: bool,
     pub token_response: TokenResponseMap,
     /// When `None`, the integration's configured OAuth app supplies the client credentials.
     pub client_credentials: Option<ClientCredentialFields>,

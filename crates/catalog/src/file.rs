@@ -61,6 +61,9 @@ pub(crate) struct OAuth2File {
     #[serde(default)]
     pub token_request_headers: BTreeMap<String, String>,
     pub refresh_supported: Option<bool>,
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub authorization_response_iss: bool,
     pub token_response: Option<TokenResponseFile>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,

@@ -159,6 +159,54 @@ fn oauth_required_parts() {
 }
 
 #[test]
+fn issuer_rules() {
+    let with = |extra: &str| format!("{OAUTH}issuer = {extra}\n");
+    assert_eq!(
+        problems_of(
+            "oauthy",
+            &format!("{OAUTH}issuer = \"https://oauthy.example.com\"\nauthorization_response_iss = true\n")
+        ),
+        []
+    );
+    assert_problem(
+        &problems_of("oauthy", &with("\"oauthy.example.com\"")),
+        "auth.oauth2.issuer",
+        "not an absolute URL",
+    );
+    assert_problem(
+        &problems_of("oauthy", &with("\"http://oauthy.example.com\"")),
+        "auth.oauth2.issuer",
+        "https",
+    );
+    assert_problem(
+        &problems_of("oauthy", &with("\"https://oauthy.example.com/?tenant=1\"")),
+        "auth.oauth2.issuer",
+        "query or fragment",
+    );
+    assert_problem(
+        &problems_of(
+            "oauthy",
+            &format!("{OAUTH}authorization_response_iss = true\n"),
+        ),
+        "auth.oauth2.authorization_response_iss",
+        "needs `issuer`",
+    );
+    let client_credentials = oauth_with("oauth2_authorization_code", "oauth2_client_credentials")
+        .replace(
+            "authorize_url = \"https://oauthy.example.com/authorize\"\n",
+            "",
+        );
+    assert_problem(
+        &problems_of(
+            "oauthy",
+            &format!("{client_credentials}issuer = \"https://oauthy.example.com\"\n"),
+        ),
+        "auth.oauth2.issuer",
+        "only used by",
+    );
+}
+
+#[test]
 fn credential_kinds_need_secret_fields_and_injection() {
     let no_secret = acme_with("secret = true", "secret = false");
     assert_problem(

@@ -9,7 +9,7 @@ use keyway_broker::oauth::refresh::Need;
 use keyway_broker::Broker;
 use keyway_core::connection::{Connection, ConnectionState};
 use serde_json::{json, Value};
-use support::fake_oauth::{Mode, CLIENT_ID, CLIENT_SECRET};
+use support::fake_oauth::{Iss, Mode, CLIENT_ID, CLIENT_SECRET};
 use support::{assert_error, spawn_app_with_fake_oauth, TestApp};
 
 fn no_redirects() -> reqwest::Client {
@@ -237,6 +237,68 @@ async fn declined_unknown_state_and_misconfiguration_are_clear_errors_that_creat
             .expect("json")["total"],
         0
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_callback_naming_another_issuer_or_none_is_refused_and_its_code_never_exchanged() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    let token = app.session_for("user_1").await;
+
+    // A mix-up: the answer names another provider (RFC 9207). Refused before the code goes anywhere.
+    fake.send_iss(Iss::Other("https://evil.example".into()));
+    let (callback, page) = authorize_in_browser(&start(&app, &token).await).await;
+    let result = result_of(&page);
+    assert_eq!(result["ok"], false, "{result}");
+    assert_eq!(result["code"], "issuer_mismatch");
+    assert!(
+        callback.contains("iss=https%3A%2F%2Fevil.example"),
+        "{callback}"
+    );
+    // The state was spent: the same answer with the right issuer cannot be replayed.
+    let replay = callback.replace(
+        "iss=https%3A%2F%2Fevil.example",
+        &format!(
+            "iss={}",
+            url::form_urlencoded::byte_serialize(fake.issuer().as_bytes()).collect::<String>()
+        ),
+    );
+    let replayed = no_redirects()
+        .get(&replay)
+        .send()
+        .await
+        .expect("r")
+        .text()
+        .await
+        .expect("html");
+    assert_eq!(result_of(&replayed)["code"], "invalid_state");
+
+    // This provider always names itself (the catalog says so): an answer without `iss` is refused too,
+    // and so is a refusal without it.
+    fake.send_iss(Iss::Absent);
+    let (_, page) = authorize_in_browser(&start(&app, &token).await).await;
+    assert_eq!(result_of(&page)["code"], "issuer_mismatch");
+    fake.deny_next(true);
+    let (_, page) = authorize_in_browser(&start(&app, &token).await).await;
+    assert_eq!(result_of(&page)["code"], "issuer_mismatch");
+    fake.deny_next(false);
+
+    assert_eq!(fake.token_calls(), 0);
+    let listed = app
+        .list_connections("")
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(listed["total"], 0);
+
+    // Its own issuer: connected.
+    fake.send_iss(Iss::Own);
+    let (callback, page) = authorize_in_browser(&start(&app, &token).await).await;
+    assert!(callback.contains("&iss="), "{callback}");
+    assert_eq!(result_of(&page)["ok"], true);
+    assert_eq!(fake.token_calls(), 1);
     app.stop().await;
 }
 

@@ -161,6 +161,9 @@ impl From<BrokerError> for ApiError {
             BrokerError::OAuthDenied { .. } => {
                 Self::new(StatusCode::FORBIDDEN, "access_denied", message)
             }
+            BrokerError::OAuthIssuerMismatch { .. } => {
+                Self::bad_request("issuer_mismatch", message)
+            }
             BrokerError::OAuthExchangeFailed { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, "oauth_exchange_failed", message)
             }

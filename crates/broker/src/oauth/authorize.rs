@@ -129,10 +129,11 @@ impl Broker {
     }
 
     /// Completes an authorization from the provider's callback. The platform is the one recorded with the
-    /// state, never one named by the request.
+    /// state, never one named by the request. `issuer` is the callback's `iss` (RFC 9207), when sent.
     pub async fn finish_oauth(
         &self,
         state: &str,
+        issuer: Option<&str>,
         outcome: CallbackOutcome<'_>,
         redirect_uri: &str,
     ) -> Result<Connection, BrokerError> {
@@ -145,6 +146,21 @@ impl Broker {
             .await?
             .ok_or(BrokerError::OAuthStateInvalid)?;
         let platform = self.platform(&record.platform)?;
+        // Mix-up defence (RFC 9207), before anything else is believed, errors included: an answer that
+        // names another issuer than this platform's — or none, from a provider that always names it — is
+        // refused, and the code it carries is never sent anywhere. The state is spent either way.
+        if let Some(oauth2) = platform.oauth2() {
+            let mismatch = match (oauth2.issuer.as_deref(), issuer) {
+                (Some(expected), Some(got)) => got != expected,
+                (Some(_), None) => oauth2.authorization_response_iss,
+                (None, _) => false,
+            };
+            if mismatch {
+                return Err(BrokerError::OAuthIssuerMismatch {
+                    platform: platform.name().to_owned(),
+                });
+            }
+        }
         let code = match outcome {
             CallbackOutcome::Code(code) => code,
             CallbackOutcome::Error { error, description } => {

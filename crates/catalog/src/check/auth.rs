@@ -111,6 +111,28 @@ fn oauth2(
             );
         }
     }
+    let issuer = match (&raw.issuer, code_flow) {
+        (Some(text), true) => {
+            // Compared as an exact string (RFC 9207); it must still be an https URL without query or
+            // fragment (RFC 8414).
+            let url = urls::absolute(report, &at("issuer"), text, internal);
+            if url.is_some_and(|u| u.query().is_some() || u.fragment().is_some()) {
+                report.add(at("issuer"), "must not have a query or fragment");
+            }
+            Some(text.clone())
+        }
+        (Some(_), false) => {
+            report.add(at("issuer"), "only used by oauth2_authorization_code");
+            None
+        }
+        (None, _) => None,
+    };
+    if raw.authorization_response_iss && raw.issuer.is_none() {
+        report.add(
+            at("authorization_response_iss"),
+            "needs `issuer`: the `iss` the provider sends is checked against it",
+        );
+    }
     let token_response = token_response(report, raw.token_response.unwrap_or_default());
     let client_credentials = client_credentials(report, raw.client_id, raw.client_secret, fields);
 
@@ -134,6 +156,8 @@ fn oauth2(
         extra_token_params: raw.extra_token_params,
         token_request_headers: raw.token_request_headers,
         refresh_supported: raw.refresh_supported.unwrap_or(true),
+        issuer,
+        authorization_response_iss: raw.authorization_response_iss,
         token_response,
         client_credentials,
     })

@@ -2,6 +2,8 @@
 //! `/token` (authorization_code, refresh_token with rotation, client_credentials), `/me` (accepts only the
 //! current access token). It can be told to refuse refreshes (`invalid_grant`) or fail (500), counts token
 //! calls, and writes the catalog file `oauthco.toml` (plus `oauthcc.toml`, a client-credentials platform).
+//! Like providers that implement RFC 9207, it names itself (`iss`) on every callback; it can be told to name
+//! another issuer or none.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +28,14 @@ pub enum Mode {
     ServerError,
 }
 
+/// What the fake sends as `iss` on its callbacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Iss {
+    Own,
+    Absent,
+    Other(String),
+}
+
 #[derive(Default)]
 struct Inner {
     /// code → (redirect_uri, code_challenge)
@@ -46,19 +56,26 @@ pub struct FakeOAuth {
     pub expires_in: Arc<AtomicI64>,
     mode: Arc<Mutex<Mode>>,
     deny: Arc<Mutex<bool>>,
+    iss: Arc<Mutex<Iss>>,
     inner: Arc<Mutex<Inner>>,
     serial: Arc<AtomicUsize>,
 }
 
 impl FakeOAuth {
     pub async fn start() -> Self {
+        // Bound first: the router's copy needs the port too (it names its issuer on callbacks).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
         let fake = FakeOAuth {
-            port: 0,
+            port,
             token_calls: Arc::default(),
             refresh_calls: Arc::default(),
             expires_in: Arc::new(AtomicI64::new(3600)),
             mode: Arc::new(Mutex::new(Mode::Normal)),
             deny: Arc::new(Mutex::new(false)),
+            iss: Arc::new(Mutex::new(Iss::Own)),
             inner: Arc::default(),
             serial: Arc::default(),
         };
@@ -67,18 +84,23 @@ impl FakeOAuth {
             .route("/token", post(token))
             .route("/me", get(me))
             .with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakeOAuth { port, ..fake }
+        fake
     }
 
     pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock().expect("lock") = mode;
+    }
+
+    /// The issuer identifier it names on callbacks (and the catalog declares).
+    pub fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn send_iss(&self, iss: Iss) {
+        *self.iss.lock().expect("lock") = iss;
     }
 
     pub fn deny_next(&self, deny: bool) {
@@ -136,6 +158,8 @@ kind = "oauth2_authorization_code"
 [auth.oauth2]
 authorize_url = "http://127.0.0.1:{port}/authorize"
 token_url = "http://127.0.0.1:{port}/token"
+issuer = "http://127.0.0.1:{port}"
+authorization_response_iss = true
 default_scopes = ["read", "write"]
 pkce = true
 client_auth = "basic"
@@ -216,9 +240,14 @@ async fn authorize(
     fake.inner.lock().expect("lock").last_authorize_query = q.clone();
     let redirect = q.get("redirect_uri").cloned().unwrap_or_default();
     let state = q.get("state").cloned().unwrap_or_default();
+    let iss = match &*fake.iss.lock().expect("lock") {
+        Iss::Own => format!("&iss={}", encode(&fake.issuer())),
+        Iss::Absent => String::new(),
+        Iss::Other(other) => format!("&iss={}", encode(other)),
+    };
     if *fake.deny.lock().expect("lock") {
         return Redirect::to(&format!(
-            "{redirect}?error=access_denied&error_description=User+said+no&state={state}"
+            "{redirect}?error=access_denied&error_description=User+said+no&state={state}{iss}"
         ))
         .into_response();
     }
@@ -227,7 +256,11 @@ async fn authorize(
         code.clone(),
         (redirect.clone(), q.get("code_challenge").cloned()),
     );
-    Redirect::to(&format!("{redirect}?code={code}&state={state}")).into_response()
+    Redirect::to(&format!("{redirect}?code={code}&state={state}{iss}")).into_response()
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 fn client_ok(headers: &HeaderMap, form: &HashMap<String, String>, id: &str, secret: &str) -> bool {

@@ -75,6 +75,8 @@ pub struct CallbackQuery {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// The provider's issuer (RFC 9207), checked against the platform's when the catalog names one.
+    iss: Option<String>,
 }
 
 /// The provider's redirect target. Always answers with a small page for the popup.
@@ -110,7 +112,7 @@ async fn finish(state: &AppState, q: &CallbackQuery) -> Result<serde_json::Value
     };
     let connection = state
         .broker
-        .finish_oauth(oauth_state, outcome, &redirect_uri(state))
+        .finish_oauth(oauth_state, q.iss.as_deref(), outcome, &redirect_uri(state))
         .await?;
     let oauth = state
         .broker
