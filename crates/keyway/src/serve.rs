@@ -137,7 +137,14 @@ impl Application {
                 stopping_rx.clone(),
             ))
         });
-        let server = axum::serve(self.listener, tower::make::Shared::new(self.app))
+        // TCP_NODELAY on every accepted connection: a response written in more than one piece (a streamed
+        // passthrough body, an event stream) must not wait for the client's delayed ACK (Nagle).
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
+            }
+        });
+        let server = axum::serve(listener, tower::make::Shared::new(self.app))
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down: no new connections; finishing in-flight requests");
