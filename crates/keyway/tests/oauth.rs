@@ -61,6 +61,12 @@ async fn authorize_in_browser(authorize_url: &str) -> (String, String) {
     (callback, page.text().await.expect("html"))
 }
 
+/// Opens a callback URL as the browser would (again) and returns the JSON its page hands to the modal.
+async fn callback_result(url: &str) -> Value {
+    let page = no_redirects().get(url).send().await.expect("callback");
+    result_of(&page.text().await.expect("html"))
+}
+
 /// The JSON the callback page hands to the modal.
 fn result_of(page: &str) -> Value {
     let start = page.find(r#"id="keyway-result">"#).expect("result script")
@@ -149,15 +155,7 @@ async fn a_user_connects_through_the_provider_and_gets_a_working_connection() {
     assert!(creds.get("refreshToken").is_some());
 
     // The state works once.
-    let again = no_redirects()
-        .get(&callback)
-        .send()
-        .await
-        .expect("replay")
-        .text()
-        .await
-        .expect("html");
-    assert_eq!(result_of(&again)["code"], "invalid_state");
+    assert_eq!(callback_result(&callback).await["code"], "invalid_state");
     assert_eq!(fake.token_calls(), 1);
     assert_eq!(
         app.list_connections("")
@@ -208,15 +206,9 @@ async fn declined_unknown_state_and_misconfiguration_are_clear_errors_that_creat
     );
     fake.deny_next(false);
 
-    let forged = no_redirects()
-        .get(app.url("/connections/oauth/callback?code=x&state=forged-state"))
-        .send()
-        .await
-        .expect("r")
-        .text()
-        .await
-        .expect("html");
-    assert_eq!(result_of(&forged)["code"], "invalid_state");
+    let forged =
+        callback_result(&app.url("/connections/oauth/callback?code=x&state=forged-state")).await;
+    assert_eq!(forged["code"], "invalid_state");
     let alias = no_redirects()
         .get(app.url("/oauth/callback?error=access_denied"))
         .send()
@@ -264,15 +256,7 @@ async fn a_callback_naming_another_issuer_or_none_is_refused_and_its_code_never_
             url::form_urlencoded::byte_serialize(fake.issuer().as_bytes()).collect::<String>()
         ),
     );
-    let replayed = no_redirects()
-        .get(&replay)
-        .send()
-        .await
-        .expect("r")
-        .text()
-        .await
-        .expect("html");
-    assert_eq!(result_of(&replayed)["code"], "invalid_state");
+    assert_eq!(callback_result(&replay).await["code"], "invalid_state");
 
     // This provider always names itself (the catalog says so): an answer without `iss` is refused too,
     // and so is a refusal without it.
