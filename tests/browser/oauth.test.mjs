@@ -146,3 +146,30 @@ test(`[${backend}] a blocked popup says how to allow it`, async () => {
     await blocked.close();
   }
 });
+
+test(`[${backend}] when the provider cuts the popup off from the modal, the modal asks Keyway and still connects`, async () => {
+  const severed = await world.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    // What a provider's Cross-Origin-Opener-Policy (no window.opener) and a BroadcastChannel partitioned by
+    // top-level site (the modal is a third-party frame) leave the callback page: no way to reach the modal.
+    await severed.addInitScript(() => {
+      if (window.location.pathname.endsWith("/oauth/callback")) {
+        window.opener = null;
+        window.BroadcastChannel = undefined;
+      }
+    });
+    const page = await severed.newPage();
+    const frame = await openModal(page);
+    const popup = await continueToProvider(page, frame);
+    const closed = popup.waitForEvent("close");
+    await popup.getByRole("link", { name: "Approve" }).click();
+    await closed;
+    await frame.getByRole("heading", { name: "Acme Cloud is connected" }).waitFor({ timeout: 15_000 });
+    const [success] = await waitForEvent(page, "success");
+    assert.match(success.payload.key, KEY_RE);
+    assert.equal(success.payload.platform, "acme-oauth");
+    assert.equal((await events(page)).filter((e) => e.type === "error").length, 0);
+  } finally {
+    await severed.close();
+  }
+});

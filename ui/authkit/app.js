@@ -11,6 +11,14 @@
   const CONFIG_WAIT_MS = 5000;
   /** After the OAuth popup closes, how long its result message may still be on its way. */
   const POPUP_CLOSED_GRACE_MS = 1000;
+  /**
+   * When the popup's report cannot reach us, how often to ask Keyway for the attempt's outcome, and for how
+   * long (an OAuth attempt lives 15 minutes). A provider whose Cross-Origin-Opener-Policy severs the popup
+   * from this page makes it look closed while the person is still signing in, and a BroadcastChannel in a
+   * third-party frame does not hear the popup either: asking is the one way left.
+   */
+  const RESULT_POLL_MS = 2000;
+  const RESULT_POLL_FOR_MS = 15 * 60 * 1000;
   const OAUTH_KIND = "oauth2_authorization_code";
 
   const $ = (id) => document.getElementById(id);
@@ -745,7 +753,7 @@
     } catch {
       // not ours to write (already navigated): fine
     }
-    const attempt = { i, back, popup, settled: false, poll: null };
+    const attempt = { i, back, popup, settled: false, poll: null, asking: null, id: null };
     state.oauth = attempt;
     renderWaiting(attempt);
 
@@ -753,6 +761,7 @@
       .then((body) => {
         if (attempt.settled || state.oauth !== attempt) return;
         if (!body || typeof body.authorizeUrl !== "string") throw new ApiFailure({ code: "unknown", status: 500 });
+        attempt.id = typeof body.attemptId === "string" ? body.attemptId : null;
         popup.location.href = body.authorizeUrl;
       })
       .catch((err) => {
@@ -765,12 +774,38 @@
     attempt.poll = setInterval(() => {
       if (attempt.settled || !popup.closed) return;
       clearInterval(attempt.poll);
-      setTimeout(() => {
+      setTimeout(async () => {
         if (attempt.settled || state.oauth !== attempt) return;
-        settle(attempt);
-        renderOAuth(i, back, "The " + i.name + " window was closed before you finished. Nothing was connected.");
+        if (await askOutcome(attempt)) return;
+        if (attempt.settled || state.oauth !== attempt) return;
+        // Closed, or only cut off from this page by the provider while the person is still there: say
+        // so, and keep asking until the attempt ends or another one starts.
+        renderOAuth(i, back,
+          "The " + i.name + " window was closed before you finished, so nothing was connected. " +
+          "If it is still open, finish there: this page will update.");
+        const until = Date.now() + RESULT_POLL_FOR_MS;
+        attempt.asking = setInterval(() => {
+          if (attempt.settled || state.oauth !== attempt || Date.now() > until) {
+            clearInterval(attempt.asking);
+            return;
+          }
+          askOutcome(attempt);
+        }, RESULT_POLL_MS);
       }, POPUP_CLOSED_GRACE_MS);
     }, 300);
+  }
+
+  /** Asks Keyway how the attempt ended; hands a recorded outcome to oauthResult. True when there was one. */
+  async function askOutcome(attempt) {
+    if (!attempt.id) return false;
+    try {
+      const body = await api("GET", "v1/authkit/oauth/result/" + encodeURIComponent(attempt.id));
+      if (!body || body.status !== "done" || attempt.settled || state.oauth !== attempt) return false;
+      oauthResult(body.result);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   function renderWaiting(attempt) {
@@ -808,6 +843,7 @@
   function settle(attempt) {
     attempt.settled = true;
     clearInterval(attempt.poll);
+    clearInterval(attempt.asking);
     if (state.oauth === attempt) state.oauth = null;
   }
 

@@ -32,6 +32,11 @@ async fn configure(app: &TestApp) {
 }
 
 async fn start(app: &TestApp, token: &str) -> String {
+    start_attempt(app, token).await.0
+}
+
+/// Starts an attempt: (authorize URL, attempt id).
+async fn start_attempt(app: &TestApp, token: &str) -> (String, String) {
     let r = app
         .client
         .post(app.url("/v1/authkit/oauth/start"))
@@ -41,10 +46,22 @@ async fn start(app: &TestApp, token: &str) -> String {
         .await
         .expect("start");
     assert_eq!(r.status(), 200);
-    r.json::<Value>().await.expect("json")["authorizeUrl"]
-        .as_str()
-        .expect("url")
-        .to_owned()
+    let body = r.json::<Value>().await.expect("json");
+    let text = |k: &str| body[k].as_str().expect(k).to_owned();
+    (text("authorizeUrl"), text("attemptId"))
+}
+
+/// What `GET /v1/authkit/oauth/result/{attempt}` answers the session `token`.
+async fn attempt_result(app: &TestApp, token: &str, attempt: &str) -> Value {
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/authkit/oauth/result/{attempt}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("result");
+    assert_eq!(r.status(), 200);
+    r.json().await.expect("json")
 }
 
 /// Follows the provider's redirect back to Keyway's callback like a browser; returns the callback page.
@@ -229,6 +246,50 @@ async fn declined_unknown_state_and_misconfiguration_are_clear_errors_that_creat
             .expect("json")["total"],
         0
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_outcome_is_kept_for_the_session_that_started_the_attempt_and_no_one_else() {
+    // For a modal the callback page cannot reach (the provider severed window.opener): it asks instead.
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    let token = app.session_for("user_1").await;
+    let stranger = app.session_for("user_2").await;
+
+    let (url, attempt) = start_attempt(&app, &token).await;
+    assert_eq!(
+        attempt_result(&app, &token, &attempt).await,
+        json!({"status": "pending"})
+    );
+    let (_, page) = authorize_in_browser(&url).await;
+    let reported = result_of(&page);
+    assert_eq!(reported["ok"], true, "{reported}");
+    let kept = attempt_result(&app, &token, &attempt).await;
+    assert_eq!(kept["status"], "done");
+    assert_eq!(kept["result"], reported, "the same report the page posted");
+    assert!(
+        !kept.to_string().contains("at_"),
+        "no token in the result: {kept}"
+    );
+    // Another session, or an id that was never issued, learns nothing.
+    assert_eq!(
+        attempt_result(&app, &stranger, &attempt).await,
+        json!({"status": "pending"})
+    );
+    assert_eq!(
+        attempt_result(&app, &token, "att_forged").await,
+        json!({"status": "pending"})
+    );
+
+    // A refusal is kept too.
+    fake.deny_next(true);
+    let (url, attempt) = start_attempt(&app, &token).await;
+    let (_, page) = authorize_in_browser(&url).await;
+    fake.deny_next(false);
+    let kept = attempt_result(&app, &token, &attempt).await;
+    assert_eq!(kept["result"]["code"], "access_denied");
+    assert_eq!(kept["result"], result_of(&page));
     app.stop().await;
 }
 

@@ -22,7 +22,7 @@ use crate::routes::{
         vault::list_connections, vault::get_connection, vault::import_connection, vault::update_connection,
         vault::delete_connection,
         authkit::create_token, authkit::user_flags,
-        session::integrations, session::connect, oauth::start,
+        session::integrations, session::connect, oauth::start, oauth::result,
         connectors::list,
         actions::list, actions::search, knowledge::list,
         integrations::list, integrations::update,

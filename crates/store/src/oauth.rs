@@ -115,6 +115,53 @@ impl Store {
         Ok((state.expires_at > now).then_some(state))
     }
 
+    /// Records how an OAuth attempt ended (the first record wins), for the session that started it.
+    pub async fn put_oauth_result(
+        &self,
+        attempt_hash: &str,
+        session_id: &str,
+        result: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oauth_results (attempt_hash, session_id, result, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (attempt_hash) DO NOTHING",
+        )
+        .bind(attempt_hash)
+        .bind(session_id)
+        .bind(result)
+        .bind(now.unix_millis())
+        .bind(expires_at.unix_millis())
+        .execute(self.pool())
+        .await?;
+        sqlx::query("DELETE FROM oauth_results WHERE expires_at < $1")
+            .bind(now.unix_millis())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The recorded outcome of an attempt, if it ended, is not expired and belongs to `session_id`.
+    pub async fn oauth_result(
+        &self,
+        attempt_hash: &str,
+        session_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT result FROM oauth_results WHERE attempt_hash = $1 AND session_id = $2 AND expires_at > $3",
+        )
+        .bind(attempt_hash)
+        .bind(session_id)
+        .bind(now.unix_millis())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| r.try_get("result"))
+            .transpose()
+            .map_err(Into::into)
+    }
+
     /// Tries to take the refresh lease of a connection until `until`. True when this caller holds it.
     pub async fn acquire_refresh_lease(
         &self,

@@ -476,3 +476,59 @@ async fn request_log_batches_of_any_size_round_trip_through_the_pool_and_the_wri
         .expect("live");
     assert_eq!(live, 0);
 }
+
+#[tokio::test]
+async fn an_oauth_result_is_kept_once_for_its_session_until_it_expires() {
+    let (store, _db) = store().await;
+    let now = Timestamp::now();
+    let later = now.plus_seconds(900);
+    assert_eq!(
+        store.oauth_result("att_1", "ses_a", now).await.expect("q"),
+        None
+    );
+    store
+        .put_oauth_result("att_1", "ses_a", r#"{"ok":true}"#, now, later)
+        .await
+        .expect("put");
+    // The first outcome stands; a second write for the same attempt changes nothing.
+    store
+        .put_oauth_result("att_1", "ses_a", r#"{"ok":false}"#, now, later)
+        .await
+        .expect("put again");
+    assert_eq!(
+        store
+            .oauth_result("att_1", "ses_a", now)
+            .await
+            .expect("q")
+            .as_deref(),
+        Some(r#"{"ok":true}"#)
+    );
+    // Another session cannot read it, and nobody can once it has expired.
+    assert_eq!(
+        store.oauth_result("att_1", "ses_b", now).await.expect("q"),
+        None
+    );
+    assert_eq!(
+        store
+            .oauth_result("att_1", "ses_a", later.plus_seconds(1))
+            .await
+            .expect("q"),
+        None
+    );
+    // Expired rows are cleared by the next write.
+    store
+        .put_oauth_result(
+            "att_2",
+            "ses_a",
+            "{}",
+            later.plus_seconds(1),
+            later.plus_seconds(900),
+        )
+        .await
+        .expect("put");
+    assert_eq!(
+        store.oauth_result("att_1", "ses_a", now).await.expect("q"),
+        None,
+        "att_1 expired at `later` and was deleted"
+    );
+}

@@ -24,6 +24,10 @@ use crate::Broker;
 
 const STATE_HASH_DOMAIN: &str = "oauth-state";
 const VERIFIER_DOMAIN: &str = "oauth-pkce-verifier";
+/// The attempt id the modal polls with is derived from the state (it reveals nothing of it), and stored
+/// only as a keyed hash of itself.
+const ATTEMPT_DOMAIN: &str = "oauth-attempt";
+const ATTEMPT_KEY_DOMAIN: &str = "oauth-attempt-key";
 /// How long a user has to approve at the provider.
 pub const STATE_SECONDS: i64 = 15 * 60;
 
@@ -37,6 +41,27 @@ pub enum CallbackOutcome<'a> {
     },
 }
 
+/// A started attempt: where to send the user, and the id its outcome can be asked for by.
+#[derive(Debug)]
+pub struct OAuthStarted {
+    pub authorize_url: String,
+    pub attempt_id: String,
+}
+
+/// How a callback ended and, when its state was valid, for which attempt (to record the outcome for the
+/// session that started it).
+#[derive(Debug)]
+pub struct OAuthFinished {
+    pub attempt: Option<AttemptReceipt>,
+    pub outcome: Result<Connection, BrokerError>,
+}
+
+#[derive(Debug)]
+pub struct AttemptReceipt {
+    attempt_key: String,
+    session_id: String,
+}
+
 impl Broker {
     /// The provider URL to send the user to. `fields` are non-secret connection fields (e.g. a subdomain).
     pub async fn start_oauth(
@@ -45,7 +70,7 @@ impl Broker {
         platform_slug: &str,
         fields: BTreeMap<String, String>,
         redirect_uri: &str,
-    ) -> Result<String, BrokerError> {
+    ) -> Result<OAuthStarted, BrokerError> {
         let platform = self.platform(platform_slug)?;
         let enabled = self
             .store
@@ -125,7 +150,43 @@ impl Broker {
                 q.append_pair(k, v);
             }
         }
-        Ok(url.to_string())
+        Ok(OAuthStarted {
+            authorize_url: url.to_string(),
+            attempt_id: self.hasher.hash(ATTEMPT_DOMAIN, state.as_bytes()),
+        })
+    }
+
+    /// Records what the callback page reported (`result`: its JSON) for the session that started the
+    /// attempt, so a modal the page could not reach can still learn it.
+    pub async fn record_oauth_result(
+        &self,
+        attempt: &AttemptReceipt,
+        result: &str,
+    ) -> Result<(), BrokerError> {
+        let now = Timestamp::now();
+        self.store
+            .put_oauth_result(
+                &attempt.attempt_key,
+                &attempt.session_id,
+                result,
+                now,
+                now.plus_seconds(STATE_SECONDS),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The recorded outcome of the session's attempt, once it has ended.
+    pub async fn oauth_result(
+        &self,
+        session: &AuthkitSession,
+        attempt_id: &str,
+    ) -> Result<Option<String>, BrokerError> {
+        let key = self.hasher.hash(ATTEMPT_KEY_DOMAIN, attempt_id.as_bytes());
+        Ok(self
+            .store
+            .oauth_result(&key, &session.id, Timestamp::now())
+            .await?)
     }
 
     /// Completes an authorization from the provider's callback. The platform is the one recorded with the
@@ -136,15 +197,51 @@ impl Broker {
         issuer: Option<&str>,
         outcome: CallbackOutcome<'_>,
         redirect_uri: &str,
-    ) -> Result<Connection, BrokerError> {
-        let record = self
+    ) -> OAuthFinished {
+        let taken = self
             .store
             .take_oauth_state(
                 &self.hasher.hash(STATE_HASH_DOMAIN, state.as_bytes()),
                 Timestamp::now(),
             )
-            .await?
-            .ok_or(BrokerError::OAuthStateInvalid)?;
+            .await;
+        let record = match taken {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return OAuthFinished {
+                    attempt: None,
+                    outcome: Err(BrokerError::OAuthStateInvalid),
+                }
+            }
+            Err(e) => {
+                return OAuthFinished {
+                    attempt: None,
+                    outcome: Err(e.into()),
+                }
+            }
+        };
+        let attempt_id = self.hasher.hash(ATTEMPT_DOMAIN, state.as_bytes());
+        let attempt = AttemptReceipt {
+            attempt_key: self.hasher.hash(ATTEMPT_KEY_DOMAIN, attempt_id.as_bytes()),
+            session_id: record.session_id.clone(),
+        };
+        OAuthFinished {
+            attempt: Some(attempt),
+            outcome: self
+                .complete_oauth(record, state, issuer, outcome, redirect_uri)
+                .await,
+        }
+    }
+
+    /// The rest of a callback, once its state was found valid and spent.
+    async fn complete_oauth(
+        &self,
+        record: OAuthState,
+        state: &str,
+        issuer: Option<&str>,
+        outcome: CallbackOutcome<'_>,
+        redirect_uri: &str,
+    ) -> Result<Connection, BrokerError> {
         let platform = self.platform(&record.platform)?;
         // Mix-up defence (RFC 9207), before anything else is believed, errors included: an answer that
         // names another issuer than this platform's — or none, from a provider that always names it — is

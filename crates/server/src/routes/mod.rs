@@ -66,7 +66,8 @@ pub fn router(state: AppState) -> Router {
     let authkit_session = Router::new()
         .route("/v1/authkit/integrations", get(session::integrations))
         .route("/v1/authkit/connections", post(session::connect))
-        .route("/v1/authkit/oauth/start", post(oauth::start));
+        .route("/v1/authkit/oauth/start", post(oauth::start))
+        .route("/v1/authkit/oauth/result/{attempt}", get(oauth::result));
     let api_limit = RequestBodyLimitLayer::new(state.settings.max_body_bytes);
     // Passthrough (`/v1/passthrough/…`) is not routed here: `crate::App` sends it to its handler first.
     public

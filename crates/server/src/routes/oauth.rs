@@ -40,6 +40,8 @@ pub struct OAuthStart {
 pub struct OAuthStarted {
     /// Open this in the popup.
     pub authorize_url: String,
+    /// Ask `GET /v1/authkit/oauth/result/{attemptId}` for the outcome when the popup cannot report it.
+    pub attempt_id: String,
 }
 
 /// Start connecting an OAuth integration for the session's identity.
@@ -57,7 +59,7 @@ pub async fn start(
     AuthkitSessionAuth(session): AuthkitSessionAuth,
     ApiJson(body): ApiJson<OAuthStart>,
 ) -> Result<Json<OAuthStarted>, ApiError> {
-    let url = state
+    let started = state
         .broker
         .start_oauth(
             &session,
@@ -66,7 +68,37 @@ pub async fn start(
             &redirect_uri(&state),
         )
         .await?;
-    Ok(Json(OAuthStarted { authorize_url: url }))
+    Ok(Json(OAuthStarted {
+        authorize_url: started.authorize_url,
+        attempt_id: started.attempt_id,
+    }))
+}
+
+/// How the session's OAuth attempt ended, for a modal the provider's callback page could not reach (a
+/// provider whose opener policy severs the popup from the modal): `{"status":"pending"}` until it has,
+/// then `{"status":"done","result":…}` with what the callback page reported.
+#[utoipa::path(get, path = "/v1/authkit/oauth/result/{attemptId}", tag = "authkit session", operation_id = "modal_oauth_result",
+    security(("authkitSession" = [])),
+    params(("attemptId" = String, Path, description = "From the start response")),
+    responses(
+        (status = 200, description = "pending, or done with the callback's result", body = Object),
+        (status = 401, body = crate::error::ErrorResponse)))]
+pub async fn result(
+    State(state): State<AppState>,
+    AuthkitSessionAuth(session): AuthkitSessionAuth,
+    axum::extract::Path(attempt_id): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let found = if attempt_id.len() <= 128 {
+        state.broker.oauth_result(&session, &attempt_id).await?
+    } else {
+        None
+    };
+    Ok(Json(
+        match found.and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok()) {
+            Some(result) => serde_json::json!({"status": "done", "result": result}),
+            None => serde_json::json!({"status": "pending"}),
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,25 +111,24 @@ pub struct CallbackQuery {
     iss: Option<String>,
 }
 
-/// The provider's redirect target. Always answers with a small page for the popup.
+/// The provider's redirect target. Always answers with a small page for the popup, and records the same
+/// report for the session that started the attempt (the modal asks for it when the page cannot reach it).
 pub async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQuery>) -> Response {
-    let message = match finish(&state, &q).await {
-        Ok(message) => message,
-        Err(e) => {
-            tracing::info!(code = e.code, "oauth callback failed");
-            serde_json::json!({"source": "keyway-oauth", "ok": false, "code": e.code, "message": e.message})
-        }
-    };
+    let message = finish(&state, &q).await;
     page(&state.settings.public_url, &message)
 }
 
-async fn finish(state: &AppState, q: &CallbackQuery) -> Result<serde_json::Value, ApiError> {
+async fn finish(state: &AppState, q: &CallbackQuery) -> serde_json::Value {
+    let failed = |e: ApiError| {
+        tracing::info!(code = e.code, "oauth callback failed");
+        serde_json::json!({"source": "keyway-oauth", "ok": false, "code": e.code, "message": e.message})
+    };
     let Some(oauth_state) = q
         .state
         .as_deref()
         .filter(|s| !s.is_empty() && s.len() <= 512)
     else {
-        return Err(keyway_broker::error::BrokerError::OAuthStateInvalid.into());
+        return failed(keyway_broker::error::BrokerError::OAuthStateInvalid.into());
     };
     let outcome = match (&q.code, &q.error) {
         (_, Some(error)) => CallbackOutcome::Error {
@@ -110,18 +141,31 @@ async fn finish(state: &AppState, q: &CallbackQuery) -> Result<serde_json::Value
             description: Some("the provider sent neither a code nor an error"),
         },
     };
-    let connection = state
+    let finished = state
         .broker
         .finish_oauth(oauth_state, q.iss.as_deref(), outcome, &redirect_uri(state))
-        .await?;
-    let oauth = state
-        .broker
-        .catalog
-        .get(&connection.platform)
-        .is_some_and(Platform::is_oauth);
-    Ok(
-        serde_json::json!({"source": "keyway-oauth", "ok": true, "connection": link_record(&connection, oauth)}),
-    )
+        .await;
+    let message = match finished.outcome {
+        Ok(connection) => {
+            let oauth = state
+                .broker
+                .catalog
+                .get(&connection.platform)
+                .is_some_and(Platform::is_oauth);
+            serde_json::json!({"source": "keyway-oauth", "ok": true, "connection": link_record(&connection, oauth)})
+        }
+        Err(e) => failed(e.into()),
+    };
+    if let Some(attempt) = &finished.attempt {
+        if let Err(e) = state
+            .broker
+            .record_oauth_result(attempt, &message.to_string())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record an oauth attempt's outcome");
+        }
+    }
+    message
 }
 
 /// The popup page: tells the opener (Keyway's origin only) and any same-origin listener, then closes.
