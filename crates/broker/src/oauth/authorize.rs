@@ -152,7 +152,7 @@ impl Broker {
         }
         Ok(OAuthStarted {
             authorize_url: url.to_string(),
-            attempt_id: self.hasher.hash(ATTEMPT_DOMAIN, state.as_bytes()),
+            attempt_id: self.attempt_id(&state),
         })
     }
 
@@ -182,10 +182,9 @@ impl Broker {
         session: &AuthkitSession,
         attempt_id: &str,
     ) -> Result<Option<String>, BrokerError> {
-        let key = self.hasher.hash(ATTEMPT_KEY_DOMAIN, attempt_id.as_bytes());
         Ok(self
             .store
-            .oauth_result(&key, &session.id, Timestamp::now())
+            .oauth_result(&self.attempt_key(attempt_id), &session.id, Timestamp::now())
             .await?)
     }
 
@@ -220,9 +219,8 @@ impl Broker {
                 }
             }
         };
-        let attempt_id = self.hasher.hash(ATTEMPT_DOMAIN, state.as_bytes());
         let attempt = AttemptReceipt {
-            attempt_key: self.hasher.hash(ATTEMPT_KEY_DOMAIN, attempt_id.as_bytes()),
+            attempt_key: self.attempt_key(&self.attempt_id(state)),
             session_id: record.session_id.clone(),
         };
         OAuthFinished {
@@ -319,6 +317,14 @@ impl Broker {
             scopes,
         )
         .await
+    }
+
+    fn attempt_id(&self, state: &str) -> String {
+        self.hasher.hash(ATTEMPT_DOMAIN, state.as_bytes())
+    }
+
+    fn attempt_key(&self, attempt_id: &str) -> String {
+        self.hasher.hash(ATTEMPT_KEY_DOMAIN, attempt_id.as_bytes())
     }
 
     fn pkce_verifier(&self, state: &str) -> String {
