@@ -204,18 +204,15 @@ impl Broker {
                 Timestamp::now(),
             )
             .await;
-        let record = match taken {
-            Ok(Some(record)) => record,
-            Ok(None) => {
-                return OAuthFinished {
-                    attempt: None,
-                    outcome: Err(BrokerError::OAuthStateInvalid),
-                }
-            }
+        let record = match taken
+            .map_err(BrokerError::from)
+            .and_then(|r| r.ok_or(BrokerError::OAuthStateInvalid))
+        {
+            Ok(record) => record,
             Err(e) => {
                 return OAuthFinished {
                     attempt: None,
-                    outcome: Err(e.into()),
+                    outcome: Err(e),
                 }
             }
         };
