@@ -202,6 +202,26 @@ async fn the_served_openapi_document_matches_the_committed_copy() {
     assert_eq!(served, committed);
     assert!(served["paths"]["/v1/vault/connections"]["get"].is_object());
     assert!(served["components"]["securitySchemes"]["secretKey"].is_object());
+    // Passthrough takes five methods on one path; each is documented, with a body where one is sent.
+    let passthrough = &served["paths"]["/v1/passthrough/{path}"];
+    for (method, body) in [
+        ("get", false),
+        ("post", true),
+        ("put", true),
+        ("patch", true),
+        ("delete", false),
+    ] {
+        assert_eq!(
+            passthrough[method]["operationId"],
+            format!("passthrough_{method}"),
+            "{method}"
+        );
+        assert_eq!(
+            passthrough[method]["requestBody"].is_object(),
+            body,
+            "{method}"
+        );
+    }
     // Client generators name methods after operation ids: each must be unique.
     let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
     for (path, item) in served["paths"].as_object().expect("paths") {

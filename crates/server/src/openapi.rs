@@ -31,7 +31,7 @@ use crate::routes::{
         logs::list,
     ),
     components(schemas(crate::error::ErrorResponse)),
-    modifiers(&SecretKeyScheme),
+    modifiers(&SecretKeyScheme, &PassthroughMethods),
     tags(
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "vault", description = "Connections held for your users' identities"),
@@ -67,6 +67,51 @@ impl Modify for SecretKeyScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Passthrough takes GET, POST, PUT, PATCH and DELETE on one path. The handler is annotated once (as GET);
+/// this copies that operation to the other four methods, each with its own operation id (client generators
+/// name methods after them) and, for the methods that carry one, a request body streamed as is.
+struct PassthroughMethods;
+
+impl Modify for PassthroughMethods {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::{content::Content, request_body::RequestBodyBuilder, Required};
+        let Some(item) = openapi.paths.paths.get_mut("/v1/passthrough/{path}") else {
+            return;
+        };
+        let Some(mut get) = item.get.take() else {
+            return;
+        };
+        let binary = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .build();
+        let with = |method: &str, body: bool| {
+            let mut op = get.clone();
+            op.operation_id = Some(format!("passthrough_{method}"));
+            if body {
+                op.request_body = Some(
+                    RequestBodyBuilder::new()
+                        .description(Some(
+                            "Sent to the platform as is, streamed, with its content-type; at most \
+                             passthrough_max_body_bytes",
+                        ))
+                        .content("*/*", Content::new(Some(binary.clone())))
+                        .required(Some(Required::False))
+                        .build(),
+                );
+            }
+            Some(op)
+        };
+        item.post = with("post", true);
+        item.put = with("put", true);
+        item.patch = with("patch", true);
+        item.delete = with("delete", false);
+        get.operation_id = Some("passthrough_get".to_owned());
+        item.get = Some(get);
     }
 }
 

@@ -75,7 +75,7 @@ pub async fn serve(state: AppState, request: Request) -> Response {
 }
 
 /// Call the platform's API as the connection (any of GET, POST, PUT, PATCH, DELETE).
-#[utoipa::path(get, path = "/v1/passthrough/{path}", tag = "passthrough", operation_id = "passthrough",
+#[utoipa::path(get, path = "/v1/passthrough/{path}", tag = "passthrough", operation_id = "passthrough_get",
     security(("secretKey" = [])),
     params(
         ("path" = String, Path, description = "The platform API's own path, e.g. users/me/profile"),
