@@ -4,6 +4,7 @@
 
 pub mod fake_oauth;
 pub mod fake_platform;
+pub mod oauth_flow;
 pub mod process;
 
 use std::net::SocketAddr;

@@ -1,0 +1,334 @@
+//! OAuth tokens after the connect: refresh on demand and by the sweep, single-flight under load (one node
+//! and two), revoked and flaky providers, client-credentials platforms.
+
+mod support;
+
+use std::sync::Arc;
+
+use keyway_broker::oauth::refresh::Need;
+use keyway_broker::Broker;
+use keyway_core::connection::ConnectionState;
+use serde_json::{json, Value};
+use support::fake_oauth::Mode;
+use support::oauth_flow::{configure, connect, stored};
+use support::{assert_error, spawn_app_with_fake_oauth};
+
+#[tokio::test]
+async fn an_expiring_token_is_refreshed_on_use_and_a_rotated_refresh_token_is_kept() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    fake.expires_in
+        .store(60, std::sync::atomic::Ordering::SeqCst); // inside the 120 s margin
+    let record = connect(&app, "user_r").await;
+    let c = stored(&app, record["id"].as_str().expect("id")).await;
+    let first_refresh = fake.current_refresh_token();
+
+    fake.expires_in
+        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    let creds = app.broker.usable_credentials(&c).await.expect("refreshed");
+    assert_eq!(fake.refresh_calls(), 1);
+    assert_ne!(
+        fake.current_refresh_token(),
+        first_refresh,
+        "the provider rotated it"
+    );
+    assert_eq!(
+        creds.get("refreshToken").map(str::to_owned),
+        fake.current_refresh_token(),
+        "rotation persisted"
+    );
+    // Fresh now: no more token calls.
+    let c = stored(&app, &c.id).await;
+    app.broker.usable_credentials(&c).await.expect("fresh");
+    assert_eq!(fake.refresh_calls(), 1);
+    // And the rotated token is what the next refresh uses (the fake refuses the old one).
+    let forced = app
+        .broker
+        .refresh(
+            &c,
+            Need::Stale {
+                seen: c.oauth_expires_at,
+            },
+        )
+        .await
+        .expect("forced refresh");
+    assert!(forced.get("accessToken").is_some());
+    assert_eq!(fake.refresh_calls(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_uses_of_an_expired_connection_make_one_token_call() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    fake.expires_in
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let record = connect(&app, "user_race").await;
+    fake.expires_in
+        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    let c = Arc::new(stored(&app, record["id"].as_str().expect("id")).await);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let (broker, c) = (app.broker.clone(), c.clone());
+        tasks.spawn(async move {
+            broker
+                .usable_credentials(&c)
+                .await
+                .map(|cr| cr.get("accessToken").map(str::to_owned))
+        });
+    }
+    let mut tokens = std::collections::HashSet::new();
+    while let Some(r) = tasks.join_next().await {
+        tokens.insert(r.expect("join").expect("credentials"));
+    }
+    assert_eq!(fake.refresh_calls(), 1, "exactly one refresh");
+    assert_eq!(tokens.len(), 1, "everyone got the same new token");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_nodes_on_one_database_share_one_refresh() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    fake.expires_in
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let record = connect(&app, "user_2n").await;
+    fake.expires_in
+        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    let c = Arc::new(stored(&app, record["id"].as_str().expect("id")).await);
+
+    // A second node: its own pool, locks and lease identity, the same database and keys.
+    let catalog =
+        keyway_catalog::load::Catalog::load(true, Some(&app.db.dir.path().join("catalog")))
+            .expect("catalog");
+    let store = keyway_store::Store::open(&app.db.url, &keyway_store::PoolSettings::default())
+        .await
+        .expect("store");
+    let keyring = app.broker.sealer.keyring();
+    let ring = keyway_crypto::keyring::Keyring::new(
+        keyring
+            .keys()
+            .iter()
+            .map(|k| {
+                keyway_crypto::master_key::MasterKey::from_base64(
+                    secrecy::ExposeSecret::expose_secret(&k.to_base64()),
+                )
+                .expect("k")
+            })
+            .collect(),
+    )
+    .expect("ring");
+    let (other, _) = Broker::start(store, ring, catalog)
+        .await
+        .expect("second node");
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..1000 {
+        let broker = if i % 2 == 0 {
+            app.broker.clone()
+        } else {
+            other.clone()
+        };
+        let c = c.clone();
+        tasks.spawn(async move {
+            broker
+                .usable_credentials(&c)
+                .await
+                .map(|cr| cr.get("accessToken").map(str::to_owned))
+        });
+    }
+    let mut tokens = std::collections::HashSet::new();
+    while let Some(r) = tasks.join_next().await {
+        tokens.insert(r.expect("join").expect("credentials"));
+    }
+    assert_eq!(
+        fake.refresh_calls(),
+        1,
+        "exactly one refresh across both nodes"
+    );
+    assert_eq!(tokens.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_grant_fails_the_connection_and_it_is_not_retried() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    fake.expires_in
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let record = connect(&app, "user_rev").await;
+    let id = record["id"].as_str().expect("id").to_owned();
+    fake.set_mode(Mode::InvalidGrant);
+    let c = stored(&app, &id).await;
+    let err = app
+        .broker
+        .usable_credentials(&c)
+        .await
+        .expect_err("revoked");
+    assert!(err.to_string().contains("reconnect"), "{err}");
+    assert_eq!(fake.refresh_calls(), 1);
+    let view: Value = app
+        .get_connection(&id, &app.test_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(view["state"], "failed");
+    // Not retried until the user reconnects, even if the provider recovers.
+    fake.set_mode(Mode::Normal);
+    let c = stored(&app, &id).await;
+    assert!(app.broker.usable_credentials(&c).await.is_err());
+    assert!(app
+        .broker
+        .refresh(&c, Need::ExpiringWithin(600))
+        .await
+        .is_err());
+    let swept = keyway_broker::oauth::sweep::sweep_once(&app.broker, &Default::default())
+        .await
+        .expect("sweep");
+    assert_eq!(swept, 0, "failed connections are not swept");
+    assert_eq!(fake.refresh_calls(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_flaky_provider_degrades_then_recovers() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    fake.expires_in
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let record = connect(&app, "user_flaky").await;
+    let id = record["id"].as_str().expect("id").to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // now really expired
+    fake.set_mode(Mode::ServerError);
+    let c = stored(&app, &id).await;
+    let err = app
+        .broker
+        .usable_credentials(&c)
+        .await
+        .expect_err("no usable token");
+    assert!(err.to_string().contains("not answering"), "{err}");
+    let view: Value = app
+        .get_connection(&id, &app.test_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(view["state"], "degraded");
+    let (failures, next) = app
+        .broker
+        .store
+        .refresh_backoff(&id)
+        .await
+        .expect("backoff");
+    assert_eq!(failures, 1);
+    assert!(
+        next.is_some_and(|t| t > keyway_core::timestamp::Timestamp::now().plus_seconds(20)),
+        "backoff ≈30 s"
+    );
+    // The sweep respects the backoff.
+    assert_eq!(
+        keyway_broker::oauth::sweep::sweep_once(&app.broker, &Default::default())
+            .await
+            .expect("sweep"),
+        0
+    );
+
+    fake.set_mode(Mode::Normal);
+    fake.expires_in
+        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    let c = stored(&app, &id).await;
+    let creds = app
+        .broker
+        .usable_credentials(&c)
+        .await
+        .expect("recovered: an expired token is retried on use");
+    assert!(creds.get("accessToken").is_some());
+    let view: Value = app
+        .get_connection(&id, &app.test_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(view["state"], "operational");
+    assert_eq!(app.broker.store.refresh_backoff(&id).await.expect("b").0, 0);
+    assert_eq!(stored(&app, &id).await.state, ConnectionState::Operational);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_sweep_refreshes_tokens_nearing_expiry() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    fake.expires_in
+        .store(300, std::sync::atomic::Ordering::SeqCst); // within the 10-minute horizon
+    let a = connect(&app, "user_s1").await;
+    fake.expires_in
+        .store(7200, std::sync::atomic::Ordering::SeqCst);
+    let b = connect(&app, "user_s2").await; // not due
+    let before = stored(&app, a["id"].as_str().expect("id"))
+        .await
+        .oauth_expires_at;
+    let n = keyway_broker::oauth::sweep::sweep_once(&app.broker, &Default::default())
+        .await
+        .expect("sweep");
+    assert_eq!(n, 1);
+    assert_eq!(fake.refresh_calls(), 1);
+    let after = stored(&app, a["id"].as_str().expect("id"))
+        .await
+        .oauth_expires_at;
+    assert!(after > before, "{before:?} -> {after:?}");
+    assert_eq!(
+        stored(&app, b["id"].as_str().expect("id")).await.state,
+        ConnectionState::Operational
+    );
+    assert_eq!(
+        keyway_broker::oauth::sweep::sweep_once(&app.broker, &Default::default())
+            .await
+            .expect("sweep"),
+        0
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn client_credentials_platforms_get_tokens_without_a_user_step() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    fake.expires_in
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let r = app
+        .import_connection(
+            &app.test_key,
+            json!({"platform": "oauthcc", "identity": "org_1", "identityType": "organization",
+            "authFormData": {"clientId": "cc-id", "clientSecret": "cc-secret"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let c = stored(
+        &app,
+        r.json::<Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id"),
+    )
+    .await;
+    assert_eq!(fake.token_calls(), 1);
+    fake.expires_in
+        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    let creds = app.broker.usable_credentials(&c).await.expect("re-issued");
+    assert!(creds.get("accessToken").is_some());
+    assert_eq!(
+        fake.token_calls(),
+        2,
+        "a new client-credentials token, no refresh token involved"
+    );
+    let bad = app
+        .import_connection(
+            &app.test_key,
+            json!({"platform": "oauthcc", "identity": "org_1", "identityType": "organization",
+            "authFormData": {"clientId": "cc-id", "clientSecret": "wrong"}}),
+        )
+        .await;
+    assert_error(bad, 422, "credentials_rejected").await;
+    app.stop().await;
+}
