@@ -110,8 +110,7 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
         .json()
         .await
         .expect("json");
-    fake.expires_in
-        .store(1, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(1);
     let to_callback = http
         .get(started["authorizeUrl"].as_str().expect("url"))
         .send()
@@ -130,8 +129,7 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
         .await
         .expect("html");
     assert!(page.contains("Connected"), "{page}");
-    fake.expires_in
-        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(3600);
     let listed: Value = http
         .get(format!(
             "{}/v1/vault/connections?identity=user_nodes",

@@ -17,14 +17,12 @@ use support::{assert_error, spawn_app_with_fake_oauth};
 async fn an_expiring_token_is_refreshed_on_use_and_a_rotated_refresh_token_is_kept() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.expires_in
-        .store(60, std::sync::atomic::Ordering::SeqCst); // inside the 120 s margin
+    fake.set_expires_in(60); // inside the 120 s margin
     let record = connect(&app, "user_r").await;
     let c = stored(&app, record["id"].as_str().expect("id")).await;
     let first_refresh = fake.current_refresh_token();
 
-    fake.expires_in
-        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(3600);
     let creds = app.broker.usable_credentials(&c).await.expect("refreshed");
     assert_eq!(fake.refresh_calls(), 1);
     assert_ne!(
@@ -61,11 +59,9 @@ async fn an_expiring_token_is_refreshed_on_use_and_a_rotated_refresh_token_is_ke
 async fn a_thousand_concurrent_uses_of_an_expired_connection_make_one_token_call() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.expires_in
-        .store(1, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(1);
     let record = connect(&app, "user_race").await;
-    fake.expires_in
-        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(3600);
     let c = Arc::new(stored(&app, record["id"].as_str().expect("id")).await);
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -91,11 +87,9 @@ async fn a_thousand_concurrent_uses_of_an_expired_connection_make_one_token_call
 async fn two_nodes_on_one_database_share_one_refresh() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.expires_in
-        .store(1, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(1);
     let record = connect(&app, "user_2n").await;
-    fake.expires_in
-        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(3600);
     let c = Arc::new(stored(&app, record["id"].as_str().expect("id")).await);
 
     // A second node: its own pool, locks and lease identity, the same database and keys.
@@ -155,8 +149,7 @@ async fn two_nodes_on_one_database_share_one_refresh() {
 async fn a_revoked_grant_fails_the_connection_and_it_is_not_retried() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.expires_in
-        .store(1, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(1);
     let record = connect(&app, "user_rev").await;
     let id = record["id"].as_str().expect("id").to_owned();
     fake.set_mode(Mode::InvalidGrant);
@@ -196,8 +189,7 @@ async fn a_revoked_grant_fails_the_connection_and_it_is_not_retried() {
 async fn a_flaky_provider_degrades_then_recovers() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.expires_in
-        .store(1, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(1);
     let record = connect(&app, "user_flaky").await;
     let id = record["id"].as_str().expect("id").to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // now really expired
@@ -236,8 +228,7 @@ async fn a_flaky_provider_degrades_then_recovers() {
     );
 
     fake.set_mode(Mode::Normal);
-    fake.expires_in
-        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(3600);
     let c = stored(&app, &id).await;
     let creds = app
         .broker
@@ -261,11 +252,9 @@ async fn a_flaky_provider_degrades_then_recovers() {
 async fn the_sweep_refreshes_tokens_nearing_expiry() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.expires_in
-        .store(300, std::sync::atomic::Ordering::SeqCst); // within the 10-minute horizon
+    fake.set_expires_in(300); // within the 10-minute horizon
     let a = connect(&app, "user_s1").await;
-    fake.expires_in
-        .store(7200, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(7200);
     let b = connect(&app, "user_s2").await; // not due
     let before = stored(&app, a["id"].as_str().expect("id"))
         .await
@@ -295,8 +284,7 @@ async fn the_sweep_refreshes_tokens_nearing_expiry() {
 #[tokio::test]
 async fn client_credentials_platforms_get_tokens_without_a_user_step() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
-    fake.expires_in
-        .store(1, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(1);
     let r = app
         .import_connection(
             &app.test_key,
@@ -313,8 +301,7 @@ async fn client_credentials_platforms_get_tokens_without_a_user_step() {
     )
     .await;
     assert_eq!(fake.token_calls(), 1);
-    fake.expires_in
-        .store(3600, std::sync::atomic::Ordering::SeqCst);
+    fake.set_expires_in(3600);
     let creds = app.broker.usable_credentials(&c).await.expect("re-issued");
     assert!(creds.get("accessToken").is_some());
     assert_eq!(

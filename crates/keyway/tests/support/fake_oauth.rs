@@ -53,7 +53,7 @@ pub struct FakeOAuth {
     pub token_calls: Arc<AtomicUsize>,
     pub refresh_calls: Arc<AtomicUsize>,
     /// `expires_in` the next tokens get.
-    pub expires_in: Arc<AtomicI64>,
+    expires_in: Arc<AtomicI64>,
     mode: Arc<Mutex<Mode>>,
     deny: Arc<Mutex<bool>>,
     iss: Arc<Mutex<Iss>>,
@@ -92,6 +92,11 @@ impl FakeOAuth {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock().expect("lock") = mode;
+    }
+
+    /// The lifetime (`expires_in`, seconds) of the tokens it issues from now on.
+    pub fn set_expires_in(&self, seconds: i64) {
+        self.expires_in.store(seconds, Ordering::SeqCst);
     }
 
     /// The issuer identifier it names on callbacks (and the catalog declares).
