@@ -51,6 +51,8 @@ def medians(rows, phase):
             "p90": med("p90_us"),
             "p99": med("p99_us"),
             "cpu": med("cpu_us_per_req") if all(r.get("cpu_us_per_req") for r in rs) else None,
+            "user": med("user_us_per_req") if all(r.get("user_us_per_req") for r in rs) else None,
+            "sys": med("sys_us_per_req") if all(r.get("sys_us_per_req") for r in rs) else None,
             "runs": len(rs),
             "errors": sum(int(r["non2xx"]) + int(r["socket_errors"]) for r in rs),
         }
@@ -158,6 +160,12 @@ def main():
         if load.get("ceiling", {}).get("cpu"):
             line += f", ceiling {load['ceiling']['cpu']:.1f} µs"
         md += ["", line + "."]
+        split = [t for t in TARGETS if load.get(t, {}).get("user") is not None and load[t].get("sys") is not None]
+        if split:
+            md += ["", "The same CPU split into user and system time (medians; system time includes the kernel's "
+                   "loopback delivery and the wake-ups it causes):", "",
+                   "| target | user µs/request | system µs/request |", "|---|---:|---:|"]
+            md += [f"| {t} | {load[t]['user']:.1f} | {load[t]['sys']:.1f} |" for t in split]
     if lat:
         md += ["", f"## Latency unloaded (wrk -t{facts['lat_connections']} -c{facts['lat_connections']} "
                f"-d{facts['duration']}, median of {facts['runs']} runs)", ""]
@@ -177,12 +185,13 @@ def main():
                 f"{int(r['hwm_before_kib']) / 1024:.1f} → {int(r['hwm_after_kib']) / 1024:.1f} MiB |")
         md += ["", f"Keyway RSS after all wrk runs: {int(facts.get('keyway_rss_end_kib', 0)) / 1024:.1f} MiB."]
 
-    md += ["", "## Every run", "", "| phase | target | run | req/s | p50 | p90 | p99 | max | requests | non-2xx | socket errors | CPU per request |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    md += ["", "## Every run", "", "| phase | target | run | req/s | p50 | p90 | p99 | max | requests | non-2xx | socket errors | CPU per request | user | system |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         md.append(f"| {r['phase']} | {r['target']} | {r['run']} | {float(r['rps']):,.0f} | {ms(int(r['p50_us']))} | "
                   f"{ms(int(r['p90_us']))} | {ms(int(r['p99_us']))} | {ms(int(r['max_us']))} | {int(r['requests']):,} | "
-                  f"{r['non2xx']} | {r['socket_errors']} | {r.get('cpu_us_per_req') or '?'} µs |")
+                  f"{r['non2xx']} | {r['socket_errors']} | {r.get('cpu_us_per_req') or '?'} µs | "
+                  f"{r.get('user_us_per_req') or '?'} µs | {r.get('sys_us_per_req') or '?'} µs |")
     with open(raw_path) as f:
         raw = f.read().rstrip()
     md += ["", "<details><summary>Raw wrk output (warm-ups included)</summary>", "", "```text", raw, "```", "",

@@ -359,7 +359,8 @@ fi
 
 # ---------------------------------------------------------------- throughput and latency
 # CPU per request: user + system time of the process wrk talks to (every thread; for nginx, master and
-# workers; for direct, the upstream nginx), over the run, divided by the requests. Steadier than req/s on
+# workers; for direct, the upstream nginx), over the run, divided by the requests; also split into user
+# and system time (system time includes the kernel's loopback delivery and the wake-ups it causes). Steadier than req/s on
 # a shared machine, and it shows the cost a proxy adds to each request whatever else runs.
 target_pids() { # target
   case $1 in
@@ -369,38 +370,45 @@ target_pids() { # target
     ceiling) echo "${CEILING_PID:-}" ;;
   esac
 }
-cpu_ticks() { # pids... -> utime + stime, clock ticks, all threads
-  local total=0 pid f a
+cpu_ticks() { # pids... -> "utime stime", clock ticks, all threads
+  local user=0 sys=0 pid f a
   for pid in "$@"; do
     for f in /proc/"$pid"/task/*/stat; do
       [ -r "$f" ] || continue
       read -r -a a <"$f" || continue
       # Fields 14 and 15 (utime, stime); the command name (field 2) has no spaces for these processes.
-      total=$((total + a[13] + a[14]))
+      user=$((user + a[13]))
+      sys=$((sys + a[14]))
     done
   done
-  echo "$total"
+  echo "$user $sys"
 }
 CLK_TCK=$(getconf CLK_TCK)
-printf 'phase\ttarget\trun\trps\tp50_us\tp90_us\tp99_us\tmax_us\trequests\tnon2xx\tsocket_errors\tcpu_us_per_req\n' >"$W/runs.tsv"
+per_request() { # clock ticks, requests -> µs per request, one decimal
+  local tenths=$(($1 * 1000000 * 10 / CLK_TCK / ($2 > 0 ? $2 : 1)))
+  echo "$((tenths / 10)).$((tenths % 10))"
+}
+printf 'phase\ttarget\trun\trps\tp50_us\tp90_us\tp99_us\tmax_us\trequests\tnon2xx\tsocket_errors\tcpu_us_per_req\tuser_us_per_req\tsys_us_per_req\n' >"$W/runs.tsv"
 wrk_once() { # phase target url threads connections duration run(0 = warm-up)
-  local out line pids ticks0 ticks1
+  local out line pids user0 sys0 user1 sys1
   # shellcheck disable=SC2207
   pids=($(target_pids "$2"))
-  ticks0=$(cpu_ticks "${pids[@]}")
+  read -r user0 sys0 <<<"$(cpu_ticks "${pids[@]}")"
   out=$(wrk -t"$4" -c"$5" -d"$6" --latency -s "$BENCH/wrk.lua" "$3" 2>&1) || die "wrk failed on $2: $out"
-  ticks1=$(cpu_ticks "${pids[@]}")
+  read -r user1 sys1 <<<"$(cpu_ticks "${pids[@]}")"
   echo "== $1 $2 run $7: wrk -t$4 -c$5 -d$6 --latency -s bench/wrk.lua $3" >>"$W/wrk-raw.txt"
   echo "$out" >>"$W/wrk-raw.txt"
   line=$(grep '^RESULT ' <<<"$out") || die "no RESULT line from wrk on $2: $out"
   [ "$7" -eq 0 ] && return 0
   # shellcheck disable=SC2086
   local $(sed 's/^RESULT //' <<<"$line")
-  local cpu_us=$(( (ticks1 - ticks0) * 1000000 * 10 / CLK_TCK / (requests > 0 ? requests : 1) ))
-  cpu_us="$((cpu_us / 10)).$((cpu_us % 10))"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$7" "$rps" "$p50_us" "$p90_us" "$p99_us" "$max_us" \
-    "$requests" "$non2xx" "$((connect_err + read_err + write_err + timeout_err))" "$cpu_us" >>"$W/runs.tsv"
-  log "$1 $2 run $7: $rps req/s, p50 ${p50_us} us, p99 ${p99_us} us, non-2xx $non2xx, CPU ${cpu_us} us/request"
+  local cpu_us user_us sys_us
+  cpu_us=$(per_request $((user1 - user0 + sys1 - sys0)) "$requests")
+  user_us=$(per_request $((user1 - user0)) "$requests")
+  sys_us=$(per_request $((sys1 - sys0)) "$requests")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$7" "$rps" "$p50_us" "$p90_us" "$p99_us" "$max_us" \
+    "$requests" "$non2xx" "$((connect_err + read_err + write_err + timeout_err))" "$cpu_us" "$user_us" "$sys_us" >>"$W/runs.tsv"
+  log "$1 $2 run $7: $rps req/s, p50 ${p50_us} us, p99 ${p99_us} us, non-2xx $non2xx, CPU ${cpu_us} us/request (user $user_us, system $sys_us)"
 }
 phase() { # name threads connections
   log "phase $1: wrk -t$2 -c$3, warm-up $WARMUP per target, then $RUNS x $DURATION interleaved"
