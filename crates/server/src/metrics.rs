@@ -1,6 +1,7 @@
 //! Prometheus metrics for this process, served at `/metrics`. One registry per app (tests run many apps in
 //! one process). Labels use the matched route template, never the raw path, so cardinality stays bounded.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -16,15 +17,15 @@ use crate::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
-    pub route: String,
+    pub method: Cow<'static, str>,
+    pub route: Cow<'static, str>,
     pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub method: String,
-    pub route: String,
+    pub method: Cow<'static, str>,
+    pub route: Cow<'static, str>,
 }
 
 pub struct Metrics {
@@ -74,27 +75,44 @@ impl Metrics {
     }
 
     /// Counts a response and its time to headers under `method` and the route template.
+    /// Counts a response and its duration. Labels for the standard methods and a static route borrow
+    /// rather than allocate: on the passthrough hot path this runs for every request.
     pub fn observe(
         &self,
-        method: &str,
-        route: &str,
+        method: &axum::http::Method,
+        route: Cow<'static, str>,
         status: axum::http::StatusCode,
         started: Instant,
     ) {
+        let method = method_label(method);
         self.durations
             .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+                method: method.clone(),
+                route: route.clone(),
             })
             .observe(started.elapsed().as_secs_f64());
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
+                method,
+                route,
                 status: status.as_u16(),
             })
             .inc();
     }
+}
+
+fn method_label(method: &axum::http::Method) -> Cow<'static, str> {
+    use axum::http::Method;
+    Cow::Borrowed(match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => return Cow::Owned(method.as_str().to_owned()),
+    })
 }
 
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -102,12 +120,12 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .map(|p| Cow::Owned(p.as_str().to_owned()))
+        .unwrap_or(Cow::Borrowed("unmatched"));
     let started = Instant::now();
     let response = next.run(request).await;
     state
         .metrics
-        .observe(method.as_str(), &route, response.status(), started);
+        .observe(&method, route, response.status(), started);
     response
 }

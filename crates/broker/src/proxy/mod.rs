@@ -100,6 +100,17 @@ impl Broker {
                 return Ok(hit);
             }
         }
+        // Boxed: the cold path's future (database reads, maybe a token refresh) is about 3 KiB, and
+        // inlined it would make every passthrough request's future that much larger to move around.
+        Box::pin(self.resolve_uncached(principal, key)).await
+    }
+
+    /// [`Self::resolve_connection_key`] on a cache miss or near expiry: read, refresh when needed, cache.
+    async fn resolve_uncached(
+        &self,
+        principal: &Principal,
+        key: &str,
+    ) -> Result<Arc<Resolved>, BrokerError> {
         let connection = self
             .store
             .connection_by_key(&principal.project_id, principal.environment, key)

@@ -68,9 +68,12 @@ pub async fn serve(state: AppState, request: Request) -> Response {
         Err(panic) => crate::error::panic_response(panic),
     };
     let response = crate::request_id::finish(response, &id, &span, started);
-    state
-        .metrics
-        .observe(method.as_str(), ROUTE, response.status(), started);
+    state.metrics.observe(
+        &method,
+        std::borrow::Cow::Borrowed(ROUTE),
+        response.status(),
+        started,
+    );
     response
 }
 
@@ -195,10 +198,9 @@ pub async fn forward(
     let oauth = prepared.connection().oauth_expires_at.is_some();
     if upstream.status() == StatusCode::UNAUTHORIZED && bodiless && oauth {
         // Maybe the token was revoked early or expired: refresh once and retry; else return the 401.
-        if let Ok(resolved) = broker
-            .refresh_after_unauthorized(&principal, &prepared.resolved)
-            .await
-        {
+        // Boxed, like every cold path here: it keeps the request's future small.
+        let refreshed = Box::pin(broker.refresh_after_unauthorized(&principal, &prepared.resolved));
+        if let Ok(resolved) = refreshed.await {
             let retry = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
             upstream = broker
                 .send_passthrough(&retry, method.clone(), None, None)
