@@ -10,7 +10,7 @@ import sys
 TARGET_RATIO = 1.0  # Keyway throughput / nginx throughput
 TARGET_ADDED_P99_US = 1000
 TARGET_MEM_MIB = 16.0
-TARGETS = ("direct", "nginx", "keyway", "ceiling")  # ceiling is optional
+TARGETS = ("direct", "nginx", "keyway", "ceiling", "spin")  # ceiling and spin are optional
 
 
 def read_facts(path):
@@ -153,6 +153,9 @@ def main():
         c = load["ceiling"]["rps"]
         md += ["", f"Ceiling (bench/ceiling: a bare hyper proxy on Keyway's stack, no auth, log or metrics): "
                f"{c / load['nginx']['rps']:.2f}× nginx; Keyway reaches **{load['keyway']['rps'] / c:.2f}×** of it."]
+    if "spin" in load:
+        md += ["", f"Spin (the ceiling plus {int(facts.get('spin_ns', 0)) / 1000:g} µs of busy user work per request, "
+               f"`TARGETS=… spin`): {load['spin']['rps'] / load['nginx']['rps']:.2f}× nginx."]
     if all(load.get(t, {}).get("cpu") for t in ("nginx", "keyway")):
         k, n = load["keyway"]["cpu"], load["nginx"]["cpu"]
         line = (f"CPU per request (user + system time of the process wrk talks to): nginx {n:.1f} µs, "

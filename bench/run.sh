@@ -14,11 +14,14 @@
 #   LAT_CONNECTIONS=1     wrk connections (and threads) in the latency phase; 0 skips that phase
 #   STREAM_BYTES=1073741824   size of the streamed download and upload; 0 skips the memory test
 #   TARGETS="direct nginx keyway ceiling"   what the wrk phases measure (the report needs the first three;
-#                         ceiling is bench/ceiling, a bare hyper proxy: an upper bound for Keyway's stack)
+#                         ceiling is bench/ceiling, a bare hyper proxy: an upper bound for Keyway's stack;
+#                         add "spin" for the ceiling doing SPIN_NS of busy user work per request too, which
+#                         shows how a proxy's whole cost, kernel time included, grows with its own work)
+#   SPIN_NS=10000         the spin target's busy work per request, in nanoseconds
 #   SKIP_BUILD=1          use the existing target/release/keyway
 #   KEYWAY_BIN=path       benchmark this keyway binary instead (no build)
 #   SKIP_INSTALL=1        do not apt-get anything
-#   PORT_BASE=18080       upstream PORT_BASE+1, nginx +2, Keyway +3, upload sink +4, ceiling +5
+#   PORT_BASE=18080       upstream PORT_BASE+1, nginx +2, Keyway +3, upload sink +4, ceiling +5, spin +6
 #   RESULTS=bench/results/latest.md
 #   BENCH_NOTE=…          a free-text note written into the results (e.g. "machine busy")
 #   KEEP_WORK=1           keep the temporary work directory (configs, logs, raw samples)
@@ -42,6 +45,8 @@ NGINX_PORT=$((PORT_BASE + 2))
 KEYWAY_PORT=$((PORT_BASE + 3))
 SINK_PORT=$((PORT_BASE + 4))
 CEILING_PORT=$((PORT_BASE + 5))
+SPIN_PORT=$((PORT_BASE + 6))
+SPIN_NS=${SPIN_NS:-10000}
 API_KEY="bench_$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 SMALL_BODY='{"id":"bench","ok":true,"items":[1,2,3],"message":"a small fixed JSON body from the upstream"}'
 
@@ -86,7 +91,7 @@ if [ -z "${KEYWAY_BIN:-}" ]; then
 fi
 [ -x "$KEYWAY_BIN" ] || die "no $KEYWAY_BIN (unset SKIP_BUILD)"
 CEILING_BIN="$BENCH/ceiling/target/release/keyway-bench-ceiling"
-if [[ " $TARGETS " == *" ceiling "* ]]; then
+if [[ " $TARGETS " == *" ceiling "* || " $TARGETS " == *" spin "* ]]; then
   if [ -z "${SKIP_BUILD:-}" ] || [ ! -x "$CEILING_BIN" ]; then
     log "building the ceiling proxy (bench/ceiling)"
     (cd "$BENCH/ceiling" && cargo build --release --locked)
@@ -94,7 +99,7 @@ if [[ " $TARGETS " == *" ceiling "* ]]; then
 fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $UP_PORT $NGINX_PORT $KEYWAY_PORT $SINK_PORT; do
+for p in $UP_PORT $NGINX_PORT $KEYWAY_PORT $SINK_PORT $CEILING_PORT $SPIN_PORT; do
   port_busy "$p" && die "port $p is in use (set PORT_BASE)"
 done
 
@@ -250,6 +255,12 @@ if [[ " $TARGETS " == *" ceiling "* ]]; then
   CEILING_PID=$!
   wait_http "http://127.0.0.1:$CEILING_PORT/v1/passthrough/small" "ceiling proxy"
 fi
+if [[ " $TARGETS " == *" spin "* ]]; then
+  CEILING_SPIN_NS=$SPIN_NS "$CEILING_BIN" "127.0.0.1:$SPIN_PORT" "127.0.0.1:$UP_PORT" "$API_KEY" &
+  PIDS+=($!)
+  SPIN_PID=$!
+  wait_http "http://127.0.0.1:$SPIN_PORT/v1/passthrough/small" "spinning ceiling proxy"
+fi
 wait_http "http://127.0.0.1:$KEYWAY_PORT/healthz" "keyway"
 SECRET=$(sed -n 's/^ *test: \(sk_test_[A-Za-z0-9]*\).*/\1/p' "$W/keyway.out" | head -1)
 [ -n "$SECRET" ] || die "no test secret key in keyway's first-start output"
@@ -268,6 +279,7 @@ URL_DIRECT="http://127.0.0.1:$UP_PORT/small"
 URL_NGINX="http://127.0.0.1:$NGINX_PORT/small"
 URL_KEYWAY="http://127.0.0.1:$KEYWAY_PORT/v1/passthrough/small"
 URL_CEILING="http://127.0.0.1:$CEILING_PORT/v1/passthrough/small"
+URL_SPIN="http://127.0.0.1:$SPIN_PORT/v1/passthrough/small"
 pass() { curl -sS -H "x-pica-secret: $SECRET" -H "x-pica-connection-key: ${2:-$CONN}" "${@:3}" "http://127.0.0.1:$KEYWAY_PORT/v1/passthrough$1"; }
 
 # Sanity: the three targets answer the same body, and both proxies inject the key.
@@ -305,6 +317,7 @@ fi
   echo "connections=$CONNECTIONS"
   echo "lat_connections=$LAT_CONNECTIONS"
   echo "stream_bytes=$STREAM_BYTES"
+  echo "spin_ns=$SPIN_NS"
   echo "note=$BENCH_NOTE"
 } >"$W/facts.env"
 
@@ -368,6 +381,7 @@ target_pids() { # target
     nginx) echo "${NGINX_MASTER[proxy]} $(pgrep -P "${NGINX_MASTER[proxy]}" | tr '\n' ' ')" ;;
     keyway) echo "$KEYWAY_PID" ;;
     ceiling) echo "${CEILING_PID:-}" ;;
+    spin) echo "${SPIN_PID:-}" ;;
   esac
 }
 cpu_ticks() { # pids... -> "utime stime", clock ticks, all threads

@@ -5,6 +5,9 @@
 //! upper bound for Keyway on the same machine.
 //!
 //!     keyway-bench-ceiling LISTEN_ADDR UPSTREAM_HOST:PORT API_KEY
+//!
+//! `CEILING_SPIN_NS=N` (environment) makes it busy-wait N ns of user time per request first: an experiment
+//! for "how does a proxy's cost grow with its own per-request work" (README, "Benchmark").
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -26,8 +29,15 @@ async fn forward(
     client: Upstream,
     upstream: &'static str,
     api_key: HeaderValue,
+    spin: std::time::Duration,
     mut request: Request<Incoming>,
 ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
+    if !spin.is_zero() {
+        let start = std::time::Instant::now();
+        while start.elapsed() < spin {
+            std::hint::spin_loop();
+        }
+    }
     let path = request.uri().path();
     let path = path.strip_prefix("/v1/passthrough").unwrap_or(path);
     let uri = match request.uri().query() {
@@ -50,6 +60,12 @@ async fn main() {
     let listen: SocketAddr = args.next().expect(usage).parse().expect(usage);
     let upstream: &'static str = args.next().expect(usage).leak();
     let api_key = HeaderValue::from_str(&args.next().expect(usage)).expect(usage);
+    let spin = std::time::Duration::from_nanos(
+        std::env::var("CEILING_SPIN_NS")
+            .ok()
+            .map(|v| v.parse().expect("CEILING_SPIN_NS: nanoseconds"))
+            .unwrap_or(0),
+    );
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     let client: Upstream = Client::builder(TokioExecutor::new())
@@ -64,7 +80,7 @@ async fn main() {
             let service = hyper::service::service_fn(move |request| {
                 let (client, api_key) = (client.clone(), api_key.clone());
                 async move {
-                    Ok::<_, Infallible>(match forward(client, upstream, api_key, request).await {
+                    Ok::<_, Infallible>(match forward(client, upstream, api_key, spin, request).await {
                         Ok(response) => response.map(http_body_util::BodyExt::boxed),
                         Err(_) => Response::builder()
                             .status(502)
