@@ -1,5 +1,6 @@
 //! Prometheus metrics for this process, served at `/metrics`. One registry per app (tests run many apps in
-//! one process). Labels use the matched route template, never the raw path, so cardinality stays bounded.
+//! one process). Labels use the matched route template, never the raw path, and the standard methods (any
+//! other is `OTHER`), so cardinality stays bounded whatever clients send.
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -17,14 +18,14 @@ use crate::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: Cow<'static, str>,
+    pub method: &'static str,
     pub route: Cow<'static, str>,
     pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub method: Cow<'static, str>,
+    pub method: &'static str,
     pub route: Cow<'static, str>,
 }
 
@@ -74,9 +75,8 @@ impl Metrics {
         out
     }
 
-    /// Counts a response and its time to headers under `method` and the route template.
-    /// Counts a response and its duration. Labels for the standard methods and a static route borrow
-    /// rather than allocate: on the passthrough hot path this runs for every request.
+    /// Counts a response and its time to headers under `method` and the route template. A static route
+    /// is borrowed, not copied: on the passthrough hot path this runs for every request.
     pub fn observe(
         &self,
         method: &axum::http::Method,
@@ -87,7 +87,7 @@ impl Metrics {
         let method = method_label(method);
         self.durations
             .get_or_create(&RouteLabels {
-                method: method.clone(),
+                method,
                 route: route.clone(),
             })
             .observe(started.elapsed().as_secs_f64());
@@ -101,9 +101,11 @@ impl Metrics {
     }
 }
 
-fn method_label(method: &axum::http::Method) -> Cow<'static, str> {
+/// The method as a label: one of the standard methods, or `OTHER` (a client can send any token as a
+/// method, and each distinct label would be a new series kept for the life of the process).
+fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
-    Cow::Borrowed(match *method {
+    match *method {
         Method::GET => "GET",
         Method::POST => "POST",
         Method::PUT => "PUT",
@@ -111,8 +113,10 @@ fn method_label(method: &axum::http::Method) -> Cow<'static, str> {
         Method::DELETE => "DELETE",
         Method::HEAD => "HEAD",
         Method::OPTIONS => "OPTIONS",
-        _ => return Cow::Owned(method.as_str().to_owned()),
-    })
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
 }
 
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -128,4 +132,45 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .metrics
         .observe(&method, route, response.status(), started);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_standard_set_share_one_label() {
+        let metrics = Metrics::new();
+        let started = Instant::now();
+        for name in ["FOO", "BAR", "PROPFIND"] {
+            let method = axum::http::Method::from_bytes(name.as_bytes()).expect("a method token");
+            metrics.observe(
+                &method,
+                Cow::Borrowed("/x"),
+                axum::http::StatusCode::OK,
+                started,
+            );
+        }
+        metrics.observe(
+            &axum::http::Method::GET,
+            Cow::Borrowed("/x"),
+            axum::http::StatusCode::OK,
+            started,
+        );
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"keyway_http_requests_total{method="OTHER",route="/x",status="200"} 3"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"keyway_http_requests_total{method="GET",route="/x",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(
+            !text.contains("FOO") && !text.contains("PROPFIND"),
+            "{text}"
+        );
+    }
 }
