@@ -93,6 +93,12 @@ async fn upstream_status_headers_and_content_type_come_back_untouched() {
     assert_eq!(csv.status(), 200);
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     assert_eq!(csv.headers()["x-upstream"], "yes");
+    let ids: Vec<_> = csv.headers().get_all("x-request-id").iter().collect();
+    assert_eq!(ids.len(), 1, "one request id: ours replaces the platform's");
+    assert!(
+        ids[0].to_str().expect("ascii").starts_with("req_"),
+        "{ids:?}"
+    );
     assert_eq!(csv.text().await.expect("text"), "a,b\n1,2\n");
     for code in [400u16, 404, 422, 429, 500, 503] {
         let r = pass(&app, reqwest::Method::GET, &format!("/status/{code}"), &key)

@@ -174,6 +174,7 @@ fn upstream_routes(calls: Arc<AtomicUsize>) -> Router {
                     [
                         ("content-type", "text/csv; charset=utf-8"),
                         ("x-upstream", "yes"),
+                        ("x-request-id", "the-platforms-own-id"),
                     ],
                     "a,b\n1,2\n",
                 )

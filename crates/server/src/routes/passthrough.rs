@@ -209,10 +209,8 @@ pub async fn forward(
     }
 
     let status = upstream.status();
-    let mut out_headers = downstream_response_headers(upstream.headers());
-    if let Ok(v) = axum::http::HeaderValue::from_str(&request_id.0) {
-        out_headers.insert(crate::request_id::HEADER, v);
-    }
+    // Our x-request-id replaces any the platform sent: `serve` sets it on every response (`finish`).
+    let out_headers = downstream_response_headers(upstream.headers());
     tracing::info!(
         connection = %prepared.connection().id,
         platform = %prepared.connection().platform,
