@@ -10,7 +10,7 @@ use keyway_broker::Broker;
 use keyway_core::connection::ConnectionState;
 use serde_json::{json, Value};
 use support::fake_oauth::Mode;
-use support::oauth_flow::{configure, connect, stored};
+use support::oauth_flow::{configure, connect, expiring_connection, stored};
 use support::{assert_error, spawn_app_with_fake_oauth};
 
 #[tokio::test]
@@ -59,10 +59,7 @@ async fn an_expiring_token_is_refreshed_on_use_and_a_rotated_refresh_token_is_ke
 async fn a_thousand_concurrent_uses_of_an_expired_connection_make_one_token_call() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.set_expires_in(1);
-    let record = connect(&app, "user_race").await;
-    fake.set_expires_in(3600);
-    let c = Arc::new(stored(&app, record["id"].as_str().expect("id")).await);
+    let c = Arc::new(expiring_connection(&app, &fake, "user_race").await);
 
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..1000 {
@@ -87,10 +84,7 @@ async fn a_thousand_concurrent_uses_of_an_expired_connection_make_one_token_call
 async fn two_nodes_on_one_database_share_one_refresh() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.set_expires_in(1);
-    let record = connect(&app, "user_2n").await;
-    fake.set_expires_in(3600);
-    let c = Arc::new(stored(&app, record["id"].as_str().expect("id")).await);
+    let c = Arc::new(expiring_connection(&app, &fake, "user_2n").await);
 
     // A second node: its own pool, locks and lease identity, the same database and keys.
     let catalog =

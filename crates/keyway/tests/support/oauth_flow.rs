@@ -4,7 +4,7 @@
 use keyway_core::connection::Connection;
 use serde_json::{json, Value};
 
-use super::fake_oauth::{CLIENT_ID, CLIENT_SECRET};
+use super::fake_oauth::{FakeOAuth, CLIENT_ID, CLIENT_SECRET};
 use super::TestApp;
 
 pub fn no_redirects() -> reqwest::Client {
@@ -109,4 +109,13 @@ pub async fn stored(app: &TestApp, id: &str) -> Connection {
         .await
         .expect("q")
         .expect("stored")
+}
+
+/// An OAuth connection for `identity` whose access token the provider issued for one second (so every use
+/// must refresh it first), stored; tokens issued after it last an hour.
+pub async fn expiring_connection(app: &TestApp, fake: &FakeOAuth, identity: &str) -> Connection {
+    fake.set_expires_in(1);
+    let record = connect(app, identity).await;
+    fake.set_expires_in(3600);
+    stored(app, record["id"].as_str().expect("id")).await
 }
