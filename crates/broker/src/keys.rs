@@ -18,6 +18,9 @@ use crate::error::BrokerError;
 
 const HASH_DOMAIN: &str = "secret-key";
 
+/// A secret key's keyed hash as raw bytes (the store keeps it hex-encoded).
+type KeyDigest = [u8; 32];
+
 #[derive(Clone, Debug)]
 pub struct SecretKeys {
     store: Store,
@@ -26,7 +29,7 @@ pub struct SecretKeys {
     /// the database. Revocation and settings changes clear entries on this node at once and on other
     /// Postgres nodes by notification; anything else ages out within `AUTH_CACHE_TTL`.
     verified:
-        Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Principal)>>>,
+        Arc<std::sync::Mutex<std::collections::HashMap<KeyDigest, (std::time::Instant, Principal)>>>,
     /// Bumped (under the `verified` lock) by every forget: a verification that read the database before
     /// a forget does not cache what it read, so a change is never undone by a request racing it.
     forgets: Arc<std::sync::atomic::AtomicU64>,
@@ -142,18 +145,19 @@ impl SecretKeys {
         let Ok(key) = SecretKey::parse(presented.trim()) else {
             return Ok(Err(AuthError::Malformed));
         };
-        let hash = self.hasher.hash(HASH_DOMAIN, key.expose().as_bytes());
+        let digest = self.hasher.digest(HASH_DOMAIN, key.expose().as_bytes());
         if let Some((at, principal)) = self
             .verified
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&hash)
+            .get(&digest)
         {
             if at.elapsed() < AUTH_CACHE_TTL {
                 return Ok(Ok(principal.clone()));
             }
         }
         let forgets = self.forgets.load(Ordering::SeqCst);
+        let hash = hex::encode(digest);
         let Some((stored, settings)) = self.store.secret_key_with_settings(&hash).await? else {
             return Ok(Err(AuthError::Unknown));
         };
@@ -178,7 +182,7 @@ impl SecretKeys {
             if verified.len() > 10_000 {
                 verified.clear();
             }
-            verified.insert(hash, (std::time::Instant::now(), principal.clone()));
+            verified.insert(digest, (std::time::Instant::now(), principal.clone()));
         }
         Ok(Ok(principal))
     }
