@@ -15,10 +15,22 @@ pub struct Id<K: IdKind> {
     kind: PhantomData<fn() -> K>,
 }
 
+/// A fresh, time-ordered id string, `{prefix}_` and a UUIDv7 in lowercase hex: what every id kind,
+/// request id and log entry id is. Built in one allocation (passthrough makes two per request).
+pub fn time_ordered(prefix: &str) -> String {
+    let mut hex = [0u8; uuid::fmt::Simple::LENGTH];
+    let hex = uuid::Uuid::now_v7().simple().encode_lower(&mut hex);
+    let mut id = String::with_capacity(prefix.len() + 1 + hex.len());
+    id.push_str(prefix);
+    id.push('_');
+    id.push_str(hex);
+    id
+}
+
 impl<K: IdKind> Id<K> {
     /// A fresh, time-ordered id.
     pub fn generate() -> Self {
-        Self::from_trusted(format!("{}_{}", K::PREFIX, uuid::Uuid::now_v7().simple()))
+        Self::from_trusted(time_ordered(K::PREFIX))
     }
 
     /// Wraps a value read back from our own store.
@@ -117,6 +129,11 @@ mod tests {
         let a = ProjectId::generate();
         let b = ProjectId::generate();
         assert!(a.as_str().starts_with("prj_"));
+        let request = time_ordered("req");
+        assert_eq!(request.len(), 36);
+        assert!(request[4..]
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
         assert_eq!(a.as_str().parse::<ProjectId>().ok(), Some(a.clone()));
         assert!(a.as_str() < b.as_str());
     }

@@ -22,7 +22,7 @@ pub struct KeepBody;
 
 /// A new request id: `req_` and a time-ordered UUID.
 pub fn new_id() -> String {
-    format!("req_{}", uuid::Uuid::now_v7().simple())
+    keyway_core::id::time_ordered("req")
 }
 
 pub async fn assign(mut request: Request, next: Next) -> Response {

@@ -266,7 +266,7 @@ impl KeywayTools {
             body: args.body,
             headers: args.headers,
         };
-        let request_id = format!("req_{}", uuid::Uuid::now_v7().simple());
+        let request_id = crate::request_id::new_id();
         let identity = scope.identity.as_ref().map(|(i, _)| i);
         let permission = scope.permission;
         match self
