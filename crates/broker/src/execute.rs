@@ -105,13 +105,13 @@ impl Broker {
             }
         };
         let started = Instant::now();
-        let prepared = self.prepare_passthrough(resolved, &path, query.as_deref(), &inbound)?;
+        let mut prepared = self.prepare_passthrough(resolved, &path, query.as_deref(), &inbound)?;
         let method = Method::from_bytes(method_name.as_bytes())
             .map_err(|_| BrokerError::InvalidInput("bad method".into()))?;
         let length = body.as_ref().map(|b| b.len() as u64);
         let response = self
             .send_passthrough(
-                &prepared,
+                &mut prepared,
                 method,
                 length,
                 body.map(crate::proxy::client::full),

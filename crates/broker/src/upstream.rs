@@ -38,7 +38,10 @@ pub async fn verify_credentials(
     let path = test
         .path_for(fields)
         .map_err(|e| form_error(e.to_string()))?;
-    let mut url = format!("{}{path}", injected.base.as_str().trim_end_matches('/'));
+    let mut url = format!(
+        "{}{path}",
+        injected.base.url().as_str().trim_end_matches('/')
+    );
     if let Some(query) = &injected.query {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(query);

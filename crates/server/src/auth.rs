@@ -3,14 +3,14 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use keyway_core::project::Principal;
 
 use crate::error::ApiError;
 use crate::AppState;
 
-pub const PICA_SECRET: &str = "x-pica-secret";
-pub const KEYWAY_SECRET: &str = "x-keyway-secret";
+pub const PICA_SECRET: HeaderName = HeaderName::from_static("x-pica-secret");
+pub const KEYWAY_SECRET: HeaderName = HeaderName::from_static("x-keyway-secret");
 
 #[derive(Debug, Clone)]
 pub struct SecretKeyAuth(pub Principal);
@@ -22,8 +22,8 @@ impl FromRequestParts<AppState> for SecretKeyAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let presented = header_pair(&parts.headers, PICA_SECRET, KEYWAY_SECRET)?;
-        match state.broker.keys.authenticate(presented.as_deref()).await {
+        let presented = header_pair(&parts.headers, &PICA_SECRET, &KEYWAY_SECRET)?;
+        match state.broker.keys.authenticate(presented).await {
             Ok(Ok(principal)) => match state.rate_limiter.check(principal.key_id.as_str()).await {
                 Ok(()) => Ok(Self(principal)),
                 Err(wait) => Err(ApiError {
@@ -45,13 +45,14 @@ impl FromRequestParts<AppState> for SecretKeyAuth {
 }
 
 /// Reads a header that may come under Pica's name or Keyway's alias (names are case-insensitive).
-/// Both present with different values is a 400: we never guess which one was meant.
-pub fn header_pair(
-    headers: &HeaderMap,
-    pica: &str,
-    keyway: &str,
-) -> Result<Option<String>, ApiError> {
-    let read = |name: &str| -> Result<Option<String>, ApiError> {
+/// Both present with different values is a 400: we never guess which one was meant. The value is
+/// trimmed and borrowed from the headers.
+pub fn header_pair<'h>(
+    headers: &'h HeaderMap,
+    pica: &HeaderName,
+    keyway: &HeaderName,
+) -> Result<Option<&'h str>, ApiError> {
+    let read = |name: &HeaderName| -> Result<Option<&'h str>, ApiError> {
         let mut values = headers.get_all(name).iter();
         let Some(first) = values.next() else {
             return Ok(None);
@@ -62,15 +63,12 @@ pub fn header_pair(
                 format!("The {name} header was sent more than once"),
             ));
         }
-        first
-            .to_str()
-            .map(|v| Some(v.trim().to_owned()))
-            .map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_header",
-                    format!("The {name} header is not valid text"),
-                )
-            })
+        first.to_str().map(|v| Some(v.trim())).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_header",
+                format!("The {name} header is not valid text"),
+            )
+        })
     };
     match (read(pica)?, read(keyway)?) {
         (Some(a), Some(b)) if a != b => Err(ApiError::bad_request(

@@ -27,7 +27,7 @@ pub struct Resolved {
 /// Header values are marked sensitive (redacted in `Debug`); the query form is kept out of `Debug`.
 pub struct Injected {
     /// The platform's base URL for this connection, parsed once.
-    pub base: url::Url,
+    pub base: super::target::Base,
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub query: Option<String>,
     pub internal: bool,
@@ -37,7 +37,7 @@ pub struct Injected {
 impl std::fmt::Debug for Injected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Injected")
-            .field("base", &self.base.as_str())
+            .field("base", &self.base.url().as_str())
             .field(
                 "headers",
                 &self
@@ -124,7 +124,9 @@ mod tests {
             connection,
             credentials: Credentials::new(BTreeMap::new()),
             injected: Injected {
-                base: url::Url::parse("https://api.acme.test").expect("url"),
+                base: crate::proxy::target::Base::new(
+                    url::Url::parse("https://api.acme.test").expect("url"),
+                ),
                 headers: Vec::new(),
                 query: None,
                 internal: false,

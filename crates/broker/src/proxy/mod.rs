@@ -67,7 +67,7 @@ impl Clients {
 #[derive(Debug)]
 pub struct Prepared {
     pub resolved: Arc<Resolved>,
-    pub url: Url,
+    pub uri: http::Uri,
     pub headers: HeaderMap,
     internal: bool,
     platform_name: String,
@@ -194,21 +194,19 @@ impl Broker {
         inbound: &HeaderMap,
     ) -> Result<Prepared, BrokerError> {
         let injected = &resolved.injected;
-        let query_string = match (query.filter(|q| !q.is_empty()), &injected.query) {
-            (Some(q), Some(extra)) => Some(format!("{q}&{extra}")),
-            (Some(q), None) => Some(q.to_owned()),
-            (None, extra) => extra.clone(),
+        let query = query.filter(|q| !q.is_empty());
+        let query: Option<std::borrow::Cow<'_, str>> = match (query, &injected.query) {
+            (Some(q), Some(extra)) => Some(format!("{q}&{extra}").into()),
+            (Some(q), None) => Some(q.into()),
+            (None, extra) => extra.as_deref().map(Into::into),
         };
-        let url = target::upstream_url_on(
-            &injected.base,
-            path,
-            query_string.as_deref(),
-            injected.internal,
-        )
-        .map_err(|e| match e {
-            target::TargetError::Forbidden(_) => BrokerError::EgressRefused(e.to_string()),
-            other => BrokerError::InvalidPath(other.to_string()),
-        })?;
+        let uri = injected
+            .base
+            .uri(path, query.as_deref(), injected.internal)
+            .map_err(|e| match e {
+                target::TargetError::Forbidden(_) => BrokerError::EgressRefused(e.to_string()),
+                other => BrokerError::InvalidPath(other.to_string()),
+            })?;
         let mut headers = headers::upstream_request_headers(inbound);
         for (name, value) in &injected.headers {
             headers.insert(name.clone(), value.clone());
@@ -217,15 +215,16 @@ impl Broker {
             internal: injected.internal,
             platform_name: injected.platform_name.clone(),
             resolved,
-            url,
+            uri,
             headers,
         })
     }
 
-    /// Sends a prepared request with a streaming body; resolves when the upstream's headers arrive.
+    /// Sends a prepared request with a streaming body; resolves when the upstream's headers arrive. The
+    /// request's headers are moved out of `prepared`, not copied.
     pub async fn send_passthrough(
         &self,
-        prepared: &Prepared,
+        prepared: &mut Prepared,
         method: Method,
         content_length: Option<u64>,
         body: Option<client::UpstreamBody>,
@@ -236,12 +235,10 @@ impl Broker {
             &self.proxy_clients.public
         };
         let platform = &prepared.platform_name;
-        let uri = http::Uri::try_from(prepared.url.as_str())
-            .map_err(|e| BrokerError::InvalidPath(e.to_string()))?;
         let mut request = http::Request::new(body.unwrap_or_else(client::empty));
         *request.method_mut() = method;
-        *request.uri_mut() = uri;
-        *request.headers_mut() = prepared.headers.clone();
+        *request.uri_mut() = prepared.uri.clone();
+        *request.headers_mut() = std::mem::take(&mut prepared.headers);
         let headers = request.headers_mut();
         if let Some(len) = content_length {
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
@@ -264,7 +261,7 @@ impl Broker {
                 match client::classify(&*e) {
                     client::Failure::EgressRefused => Err(BrokerError::EgressRefused(format!(
                         "{}'s address is not allowed",
-                        prepared.url.host_str().unwrap_or("")
+                        prepared.uri.host().unwrap_or("")
                     ))),
                     client::Failure::TimedOut => Err(BrokerError::UpstreamTimeout {
                         platform: platform.clone(),
@@ -334,9 +331,9 @@ pub fn inject(
         value.set_sensitive(true);
         headers.push((http::header::AUTHORIZATION, value));
     }
-    let base = Url::parse(&base_url).map_err(|e| {
+    let base = target::Base::new(Url::parse(&base_url).map_err(|e| {
         BrokerError::InvalidInput(format!("the connection's base URL is not a URL: {e}"))
-    })?;
+    })?);
     Ok(Injected {
         base,
         headers,

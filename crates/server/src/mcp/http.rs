@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::HeaderName;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -20,6 +21,12 @@ use crate::mcp::tools::{KeywayTools, ScopeSource};
 use crate::AppState;
 
 pub const PATH: &str = "/mcp";
+const PICA_IDENTITY: HeaderName = HeaderName::from_static("x-pica-identity");
+const KEYWAY_IDENTITY: HeaderName = HeaderName::from_static("x-keyway-identity");
+const PICA_IDENTITY_TYPE: HeaderName = HeaderName::from_static("x-pica-identity-type");
+const KEYWAY_IDENTITY_TYPE: HeaderName = HeaderName::from_static("x-keyway-identity-type");
+const PICA_PERMISSIONS: HeaderName = HeaderName::from_static("x-pica-permissions");
+const KEYWAY_PERMISSIONS: HeaderName = HeaderName::from_static("x-keyway-permissions");
 
 pub fn router(state: AppState) -> Router<AppState> {
     let broker = state.broker.clone();
@@ -57,23 +64,19 @@ async fn require_scope(State(state): State<AppState>, request: Request, next: Ne
             AppState,
         >>::from_request_parts(&mut parts, &state)
         .await?;
-        let identity = match header_pair(&parts.headers, "x-pica-identity", "x-keyway-identity")? {
+        let identity = match header_pair(&parts.headers, &PICA_IDENTITY, &KEYWAY_IDENTITY)? {
             None => None,
             Some(i) => {
-                let identity = Identity::parse(&i)
+                let identity = Identity::parse(i)
                     .map_err(|e| ApiError::bad_request("invalid_identity", e.to_string()))?;
-                let kind = header_pair(
-                    &parts.headers,
-                    "x-pica-identity-type",
-                    "x-keyway-identity-type",
-                )?
-                .map(|t| t.parse::<IdentityType>())
-                .transpose()
-                .map_err(|e| ApiError::bad_request("invalid_identity", e.to_string()))?;
+                let kind = header_pair(&parts.headers, &PICA_IDENTITY_TYPE, &KEYWAY_IDENTITY_TYPE)?
+                    .map(|t| t.parse::<IdentityType>())
+                    .transpose()
+                    .map_err(|e| ApiError::bad_request("invalid_identity", e.to_string()))?;
                 Some((identity, kind))
             }
         };
-        let permission = header_pair(&parts.headers, "x-pica-permissions", "x-keyway-permissions")?
+        let permission = header_pair(&parts.headers, &PICA_PERMISSIONS, &KEYWAY_PERMISSIONS)?
             .map(|p| p.parse::<Permission>())
             .transpose()
             .map_err(|e| ApiError::bad_request("invalid_parameter", e))?

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use futures_util::{Stream, StreamExt};
 use keyway_broker::proxy::client;
-use keyway_broker::proxy::headers::downstream_response_headers;
+use keyway_broker::proxy::headers::remove_hop_by_hop;
 use tracing::Instrument;
 
 use std::future::Future;
@@ -33,10 +33,10 @@ use crate::AppState;
 pub const PREFIX: &str = "/v1/passthrough";
 /// The route label passthrough requests carry in metrics.
 pub const ROUTE: &str = "/v1/passthrough/{*path}";
-const PICA_CONNECTION_KEY: &str = "x-pica-connection-key";
-const KEYWAY_CONNECTION_KEY: &str = "x-keyway-connection-key";
-const PICA_ACTION_ID: &str = "x-pica-action-id";
-const KEYWAY_ACTION_ID: &str = "x-keyway-action-id";
+const PICA_CONNECTION_KEY: HeaderName = HeaderName::from_static("x-pica-connection-key");
+const KEYWAY_CONNECTION_KEY: HeaderName = HeaderName::from_static("x-keyway-connection-key");
+const PICA_ACTION_ID: HeaderName = HeaderName::from_static("x-pica-action-id");
+const KEYWAY_ACTION_ID: HeaderName = HeaderName::from_static("x-keyway-action-id");
 
 /// Whether `path` is served by [`serve`] rather than the router.
 pub fn is_passthrough(path: &str) -> bool {
@@ -109,17 +109,17 @@ pub async fn forward(
         Some(p) => p,
     };
     let key =
-        header_pair(&headers, PICA_CONNECTION_KEY, KEYWAY_CONNECTION_KEY)?.ok_or_else(|| {
+        header_pair(&headers, &PICA_CONNECTION_KEY, &KEYWAY_CONNECTION_KEY)?.ok_or_else(|| {
             ApiError::bad_request(
                 "missing_connection_key",
                 "Connection header not found: send the connection's key in x-pica-connection-key",
             )
         })?;
-    let action_id = header_pair(&headers, PICA_ACTION_ID, KEYWAY_ACTION_ID)?;
-    if let Some(action) = &action_id {
+    let action_id = header_pair(&headers, &PICA_ACTION_ID, &KEYWAY_ACTION_ID)?;
+    if let Some(action) = action_id {
         state
             .broker
-            .check_passthrough_action(&principal, &key, action, method.as_str(), path)?;
+            .check_passthrough_action(&principal, key, action, method.as_str(), path)?;
     } else if principal.settings.require_action_ids {
         return Err(ApiError::bad_request(
             "action_id_required",
@@ -127,8 +127,8 @@ pub async fn forward(
         ));
     }
     let broker = &state.broker;
-    let resolved = broker.resolve_connection_key(&principal, &key).await?;
-    let prepared = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
+    let resolved = broker.resolve_connection_key(&principal, key).await?;
+    let mut prepared = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
 
     let content_length = headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -159,15 +159,17 @@ pub async fn forward(
             });
         client::streamed(idle_limited(counted, idle))
     });
+    let connection = prepared.resolved.clone();
+    let connection = &connection.connection;
     let entry = |status: u16| RequestLog {
-        id: format!("log_{}", uuid::Uuid::now_v7().simple()),
+        id: keyway_core::id::time_ordered("log"),
         project_id: principal.project_id.clone(),
         environment: principal.environment,
         request_id: request_id.0.clone(),
-        connection_id: prepared.connection().id.clone(),
-        connection_key: prepared.connection().key.to_string(),
-        platform: prepared.connection().platform.clone(),
-        action_id: action_id.clone(),
+        connection_id: connection.id.clone(),
+        connection_key: connection.key.as_str().to_owned(),
+        platform: connection.platform.clone(),
+        action_id: action_id.map(str::to_owned),
         method: method.as_str().to_owned(),
         path: loggable_path(path, uri.query()),
         status,
@@ -177,7 +179,7 @@ pub async fn forward(
         created_at: Timestamp::now(),
     };
     let mut upstream = match broker
-        .send_passthrough(&prepared, method.clone(), content_length, upload)
+        .send_passthrough(&mut prepared, method.clone(), content_length, upload)
         .await
     {
         Ok(response) => response,
@@ -195,34 +197,32 @@ pub async fn forward(
         }
     };
 
-    let oauth = prepared.connection().oauth_expires_at.is_some();
+    let oauth = connection.oauth_expires_at.is_some();
     if upstream.status() == StatusCode::UNAUTHORIZED && bodiless && oauth {
         // Maybe the token was revoked early or expired: refresh once and retry; else return the 401.
         // Boxed, like every cold path here: it keeps the request's future small.
         let refreshed = Box::pin(broker.refresh_after_unauthorized(&principal, &prepared.resolved));
         if let Ok(resolved) = refreshed.await {
-            let retry = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
+            let mut retry = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
             upstream = broker
-                .send_passthrough(&retry, method.clone(), None, None)
+                .send_passthrough(&mut retry, method.clone(), None, None)
                 .await?;
         }
     }
 
     let status = upstream.status();
+    let (mut upstream, upstream_body) = upstream.into_parts();
     // Our x-request-id replaces any the platform sent: `serve` sets it on every response (`finish`).
-    let out_headers = downstream_response_headers(upstream.headers());
+    remove_hop_by_hop(&mut upstream.headers);
     tracing::info!(
-        connection = %prepared.connection().id,
-        platform = %prepared.connection().platform,
+        connection = %connection.id,
+        platform = %connection.platform,
         upstream_status = status.as_u16(),
         first_byte_ms = started.elapsed().as_secs_f64() * 1000.0,
         "passthrough"
     );
     let logged = LoggedBody {
-        inner: Box::pin(idle_limited(
-            client::data_stream(upstream.into_body()),
-            idle,
-        )),
+        inner: Box::pin(idle_limited(client::data_stream(upstream_body), idle)),
         bytes_out: 0,
         bytes_in,
         started,
@@ -231,7 +231,7 @@ pub async fn forward(
     };
     let mut response = Response::new(Body::from_stream(logged));
     *response.status_mut() = status;
-    *response.headers_mut() = out_headers;
+    *response.headers_mut() = upstream.headers;
     response.extensions_mut().insert(KeepBody);
     Ok(response)
 }
