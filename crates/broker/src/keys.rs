@@ -28,8 +28,9 @@ pub struct SecretKeys {
     /// Recently verified keys (hash → principal, with the environment's settings), so the hot path skips
     /// the database. Revocation and settings changes clear entries on this node at once and on other
     /// Postgres nodes by notification; anything else ages out within `AUTH_CACHE_TTL`.
-    verified:
-        Arc<std::sync::Mutex<std::collections::HashMap<KeyDigest, (std::time::Instant, Principal)>>>,
+    verified: Arc<
+        std::sync::Mutex<std::collections::HashMap<KeyDigest, (std::time::Instant, Principal)>>,
+    >,
     /// Bumped (under the `verified` lock) by every forget: a verification that read the database before
     /// a forget does not cache what it read, so a change is never undone by a request racing it.
     forgets: Arc<std::sync::atomic::AtomicU64>,

@@ -268,6 +268,47 @@ async fn master_key_rotate_rewraps_everything_and_everything_still_opens() {
     .expect("join");
 }
 
+/// A log collector that stops reading stderr costs log lines at worst, never requests: the server logs
+/// through its own writer thread. Here every request logs a line, far more than the pipe holds, while
+/// nothing reads it; afterwards every line still arrives (the stall was shorter than the writer's queue).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_stderr_does_not_stall_requests_and_loses_no_line_it_could_queue() {
+    let db = fresh_database().await;
+    tokio::task::spawn_blocking(move || {
+        let server = serve(&db);
+        server.stall_stderr();
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client");
+        // About 300 bytes a line: 1,500 lines are seven times a 64 KiB pipe.
+        const REQUESTS: usize = 1_500;
+        let mut ids = Vec::with_capacity(REQUESTS);
+        for i in 0..REQUESTS {
+            let response = http
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .unwrap_or_else(|e| panic!("request {i} with stderr stalled: {e}"));
+            assert_eq!(response.status(), 200);
+            let id = response.headers()["x-request-id"]
+                .to_str()
+                .expect("request id")
+                .to_owned();
+            ids.push(id);
+        }
+        server.resume_stderr();
+        let (status, log) = server.terminate();
+        assert!(status.success(), "exit {status}");
+        let missing = ids.iter().filter(|id| !log.contains(id.as_str())).count();
+        assert_eq!(
+            missing, 0,
+            "request ids missing from the log after the stall"
+        );
+    })
+    .await
+    .expect("join");
+}
+
 #[test]
 fn configuration_mistakes_are_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("dir");

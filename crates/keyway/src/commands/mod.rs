@@ -21,7 +21,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MasterKey(crate::cli::MasterKeyCommand::Generate) => master_key::generate(),
         Command::Serve(args) => {
             let config = Config::load(&cli.global, Some(&args))?;
-            telemetry::init(config.log_format, &config.log);
+            // Held until the server has stopped: dropping it writes the last lines.
+            let (_log_writer, dropped) = telemetry::init_server(config.log_format, &config.log);
+            tokio::spawn(telemetry::report_dropped(dropped));
             serve::run(&config).await
         }
         Command::Migrate => {

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 pub struct ServeProcess {
@@ -13,15 +13,38 @@ pub struct ServeProcess {
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     readers: Vec<std::thread::JoinHandle<()>>,
+    stderr_gate: Gate,
+}
+
+/// Closed, a reader stops reading its pipe (the pipe fills and the server's writes to it block).
+#[derive(Clone, Default)]
+struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    fn set_closed(&self, closed: bool) {
+        *self.0 .0.lock().expect("lock") = closed;
+        self.0 .1.notify_all();
+    }
+
+    fn wait_open(&self) {
+        let mut closed = self.0 .0.lock().expect("lock");
+        while *closed {
+            closed = self.0 .1.wait(closed).expect("lock");
+        }
+    }
 }
 
 fn collect(
     pipe: impl std::io::Read + Send + 'static,
     into: Arc<Mutex<String>>,
+    gate: Gate,
     on_line: impl Fn(&str) + Send + 'static,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+        let mut lines = BufReader::new(pipe).lines().map_while(Result::ok);
+        loop {
+            gate.wait_open();
+            let Some(line) = lines.next() else { break };
             on_line(&line);
             let mut all = into.lock().expect("lock");
             all.push_str(&line);
@@ -46,11 +69,18 @@ pub fn serve_process(mut command: Command) -> ServeProcess {
     );
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let tx = Mutex::new(tx);
+    let stderr_gate = Gate::default();
     let readers = vec![
-        collect(child.stdout.take().expect("stdout"), stdout.clone(), |_| {}),
+        collect(
+            child.stdout.take().expect("stdout"),
+            stdout.clone(),
+            Gate::default(),
+            |_| {},
+        ),
         collect(
             child.stderr.take().expect("stderr"),
             stderr.clone(),
+            stderr_gate.clone(),
             move |line| {
                 if let Ok(event) = serde_json::from_str::<serde_json::Value>(line) {
                     if event["message"] == "keyway is listening" {
@@ -81,6 +111,7 @@ pub fn serve_process(mut command: Command) -> ServeProcess {
         stdout,
         stderr,
         readers,
+        stderr_gate,
     }
 }
 
@@ -90,8 +121,19 @@ impl ServeProcess {
         self.stdout.lock().expect("lock").clone()
     }
 
+    /// Stops reading the server's stderr, as a stuck log collector would: once the pipe is full, every
+    /// write the server makes to it blocks.
+    pub fn stall_stderr(&self) {
+        self.stderr_gate.set_closed(true);
+    }
+
+    pub fn resume_stderr(&self) {
+        self.stderr_gate.set_closed(false);
+    }
+
     /// SIGTERM, then wait: a clean exit is status 0. Returns the status and everything logged.
     pub fn terminate(mut self) -> (ExitStatus, String) {
+        self.resume_stderr();
         let pid = self.child.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -108,6 +150,7 @@ impl ServeProcess {
 
 impl Drop for ServeProcess {
     fn drop(&mut self) {
+        self.resume_stderr();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
