@@ -575,7 +575,29 @@ async fn settings_cli_shows_and_sets_each_environment_and_a_running_server_follo
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        server.terminate();
+        let answered = pass();
+        let request_id = answered.headers()["x-request-id"]
+            .to_str()
+            .expect("request id")
+            .to_owned();
+        let (_, log) = server.terminate();
+        // One line per passthrough request, naming the connection and platform it used; never the key.
+        let lines: Vec<serde_json::Value> = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["span"]["request_id"] == request_id.as_str())
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["message"], "request finished");
+        assert_eq!(lines[0]["span"]["platform"], "acme");
+        assert!(
+            lines[0]["span"]["connection"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("conn_")),
+            "{}",
+            lines[0]
+        );
+        assert!(!log.contains(connection_key.as_str()) && !log.contains(test_key.as_str()));
     })
     .await
     .expect("join");

@@ -66,6 +66,10 @@ pub fn upstream_request_headers(inbound: &HeaderMap) -> HeaderMap {
 /// place (no copy of the rest).
 pub fn remove_hop_by_hop(upstream: &mut HeaderMap) {
     let named = named_by_connection(upstream);
+    // Most responses have none: one pass over their few names beats a lookup for each hop-by-hop one.
+    if !upstream.keys().any(|name| is_hop_by_hop(name, &named)) {
+        return;
+    }
     for name in HOP_BY_HOP {
         upstream.remove(name);
     }

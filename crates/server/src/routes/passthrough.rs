@@ -51,11 +51,15 @@ pub async fn serve(state: AppState, request: Request) -> Response {
     let id = crate::request_id::new_id();
     let started = Instant::now();
     let method = request.method().clone();
+    // The connection and platform are filled in once known, so the one "request finished" line says
+    // which connection the request used.
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %method,
         path = %request.uri().path(),
+        connection = tracing::field::Empty,
+        platform = tracing::field::Empty,
     );
     let handled =
         std::panic::AssertUnwindSafe(forward(state.clone(), RequestId(id.clone()), request))
@@ -128,6 +132,11 @@ pub async fn forward(
     }
     let broker = &state.broker;
     let resolved = broker.resolve_connection_key(&principal, key).await?;
+    let span = tracing::Span::current();
+    if !span.is_disabled() {
+        span.record("connection", resolved.connection.id.as_str());
+        span.record("platform", resolved.connection.platform.as_str());
+    }
     let mut prepared = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
 
     let content_length = headers
@@ -214,13 +223,6 @@ pub async fn forward(
     let (mut upstream, upstream_body) = upstream.into_parts();
     // Our x-request-id replaces any the platform sent: `serve` sets it on every response (`finish`).
     remove_hop_by_hop(&mut upstream.headers);
-    tracing::info!(
-        connection = %connection.id,
-        platform = %connection.platform,
-        upstream_status = status.as_u16(),
-        first_byte_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "passthrough"
-    );
     let logged = LoggedBody {
         inner: Box::pin(idle_limited(client::data_stream(upstream_body), idle)),
         bytes_out: 0,
