@@ -127,7 +127,9 @@ def main():
     md.append(f"Run {facts['date']} with `bash bench/run.sh`"
               f" (DURATION={facts['duration']} WARMUP={facts['warmup']} RUNS={facts['runs']} "
               f"THREADS={facts['threads']} CONNECTIONS={facts['connections']} "
-              f"LAT_CONNECTIONS={facts['lat_connections']} STREAM_BYTES={facts['stream_bytes']}).")
+              f"LAT_CONNECTIONS={facts['lat_connections']} STREAM_BYTES={facts['stream_bytes']} "
+              f"STORE={facts.get('store', 'sqlite')}"
+              + (f" KEYWAY_ENV=\"{facts['keyway_env']}\"" if facts.get("keyway_env") else "") + ").")
     if facts.get("note"):
         md += ["", f"**Note:** {facts['note']}"]
     md += ["", "## Machine", "", "| | |", "|---|---|"]

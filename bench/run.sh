@@ -18,6 +18,10 @@
 #                         add "spin" for the ceiling doing SPIN_NS of busy user work per request too, which
 #                         shows how a proxy's whole cost, kernel time included, grows with its own work)
 #   SPIN_NS=10000         the spin target's busy work per request, in nanoseconds
+#   STORE=sqlite          Keyway's store: sqlite (a temporary data dir) or postgres (a fresh database at
+#                         BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/keyway_bench, dropped
+#                         and created by this script with psql; needs a running server)
+#   KEYWAY_ENV="A=1 B=2"  extra environment for `keyway serve` (split on spaces), e.g. TOKIO_WORKER_THREADS=1
 #   SKIP_BUILD=1          use the existing target/release/keyway
 #   KEYWAY_BIN=path       benchmark this keyway binary instead (no build)
 #   SKIP_INSTALL=1        do not apt-get anything
@@ -40,6 +44,9 @@ PORT_BASE=${PORT_BASE:-18080}
 RESULTS=${RESULTS:-$BENCH/results/latest.md}
 BENCH_NOTE=${BENCH_NOTE:-}
 TARGETS=${TARGETS:-direct nginx keyway ceiling}
+STORE=${STORE:-sqlite}
+BENCH_POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/keyway_bench}
+case "$STORE" in sqlite | postgres) ;; *) echo "STORE must be sqlite or postgres" >&2; exit 2 ;; esac
 UP_PORT=$((PORT_BASE + 1))
 NGINX_PORT=$((PORT_BASE + 2))
 KEYWAY_PORT=$((PORT_BASE + 3))
@@ -238,10 +245,20 @@ EOF
 platform_toml bench "$UP_PORT" >"$W/catalog/platforms/bench.toml"
 platform_toml bench-sink "$SINK_PORT" >"$W/catalog/platforms/bench-sink.toml"
 
+STORE_ENV=()
+if [ "$STORE" = postgres ]; then
+  # A fresh database each run: the first start creates the project and prints its keys, as on SQLite.
+  command -v psql >/dev/null || die "STORE=postgres needs psql"
+  PG_DB=${BENCH_POSTGRES_URL##*/}
+  PG_ADMIN=${BENCH_POSTGRES_URL%/*}/postgres
+  psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" -c "CREATE DATABASE \"$PG_DB\"" ||
+    die "cannot create $PG_DB at $PG_ADMIN"
+  STORE_ENV=(KEYWAY_DATABASE_URL="$BENCH_POSTGRES_URL" KEYWAY_MASTER_KEY="$("$KEYWAY_BIN" master-key generate)")
+fi
 (
   cd "$W"
   exec env KEYWAY_LISTEN="127.0.0.1:$KEYWAY_PORT" KEYWAY_DATA_DIR="$W/keyway-data" \
-    KEYWAY_CATALOG_DIR="$W/catalog" KEYWAY_LOG=warn "$KEYWAY_BIN" serve
+    KEYWAY_CATALOG_DIR="$W/catalog" KEYWAY_LOG=warn ${KEYWAY_ENV:-} "${STORE_ENV[@]}" "$KEYWAY_BIN" serve
 ) >"$W/keyway.out" 2>"$W/keyway.err" &
 KEYWAY_PID=$!
 PIDS+=("$KEYWAY_PID")
@@ -318,6 +335,8 @@ fi
   echo "lat_connections=$LAT_CONNECTIONS"
   echo "stream_bytes=$STREAM_BYTES"
   echo "spin_ns=$SPIN_NS"
+  echo "store=$STORE"
+  echo "keyway_env=${KEYWAY_ENV:-}"
   echo "note=$BENCH_NOTE"
 } >"$W/facts.env"
 
