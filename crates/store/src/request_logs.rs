@@ -150,7 +150,7 @@ async fn insert_on(
     match backend {
         Backend::Postgres => {
             sqlx::query(INSERT_POSTGRES)
-                .bind(json_rows(logs))
+                .bind(json_rows(logs)?)
                 .execute(connection)
                 .await?;
         }
@@ -223,31 +223,32 @@ fn bind_rows<'q>(
     insert
 }
 
-/// The batch as a JSON array of rows (arrays in column order).
-fn json_rows(logs: &[RequestLog]) -> String {
-    let rows: Vec<serde_json::Value> = logs
+/// The batch as a JSON array of rows (arrays in column order), serialized straight from borrowed fields:
+/// no per-row `serde_json::Value` tree, no copies of the strings.
+fn json_rows(logs: &[RequestLog]) -> Result<String, StoreError> {
+    let rows: Vec<_> = logs
         .iter()
         .map(|l| {
-            serde_json::json!([
-                l.id,
+            (
+                l.id.as_str(),
                 l.project_id.as_str(),
                 l.environment.as_str(),
-                l.request_id,
-                l.connection_id,
-                l.connection_key,
-                l.platform,
-                l.action_id,
-                l.method,
-                l.path,
+                l.request_id.as_str(),
+                l.connection_id.as_str(),
+                l.connection_key.as_str(),
+                l.platform.as_str(),
+                l.action_id.as_deref(),
+                l.method.as_str(),
+                l.path.as_str(),
                 l.status,
                 l.latency_ms,
                 l.bytes_in,
                 l.bytes_out,
                 l.created_at.unix_millis(),
-            ])
+            )
         })
         .collect();
-    serde_json::Value::Array(rows).to_string()
+    serde_json::to_string(&rows).map_err(|e| StoreError::Query(sqlx::Error::Encode(Box::new(e))))
 }
 
 /// See [`Store::request_log_writer`].
