@@ -53,8 +53,17 @@ impl Store {
     /// A connection of its own for the request log writer, outside the pool. On SQLite this matters: a
     /// pooled connection's page cache is stale whenever another connection wrote last, so every batch
     /// re-read the pages it appends to; one long-lived writer keeps them cached.
+    ///
+    /// On Postgres the writer's commits do not wait for their WAL flush (`synchronous_commit = off` on
+    /// this session only): a database crash may lose the last fraction of a second of request log entries,
+    /// never corrupt anything, and connections and keys keep their durable commits on every other session.
     pub async fn request_log_writer(&self) -> Result<RequestLogWriter, StoreError> {
-        let connection = self.pool().acquire().await?.detach();
+        let mut connection = self.pool().acquire().await?.detach();
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SET synchronous_commit TO OFF")
+                .execute(&mut connection)
+                .await?;
+        }
         Ok(RequestLogWriter {
             connection,
             backend: self.backend(),
