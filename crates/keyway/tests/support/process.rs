@@ -7,6 +7,34 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use keyway_crypto::master_key::MasterKey;
+use keyway_testkit::{backend, TestBackend, TestDatabase};
+use secrecy::ExposeSecret;
+
+/// A `keyway` command against the test database. On SQLite the default key file in the data dir is used
+/// (what a new user gets); Postgres gets `KEYWAY_MASTER_KEY_FILE`, since it needs an explicit key.
+pub fn keyway_command(db: &TestDatabase) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyway"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("KEYWAY_DATA_DIR", db.dir.path().join("data"))
+        .env("KEYWAY_DATABASE_URL", &db.url)
+        .env("KEYWAY_LOG", "info")
+        .current_dir(db.dir.path());
+    if backend() == TestBackend::Postgres {
+        let file = db.dir.path().join("pg-master.key");
+        if !file.exists() {
+            std::fs::write(
+                &file,
+                format!("{}\n", MasterKey::generate().to_base64().expose_secret()),
+            )
+            .expect("key file");
+        }
+        cmd.env("KEYWAY_MASTER_KEY_FILE", file);
+    }
+    cmd
+}
+
 pub struct ServeProcess {
     child: Child,
     pub base: String,
