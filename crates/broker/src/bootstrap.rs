@@ -32,8 +32,8 @@ pub async fn ensure_default_project(
         name: DEFAULT_PROJECT.into(),
         created_at: Timestamp::now(),
     };
-    let (test_key, test_row) = keys.mint(&project.id, Environment::Test);
-    let (live_key, live_row) = keys.mint(&project.id, Environment::Live);
+    let (test_key, test_row) = keys.mint(&project.id, Environment::Test, None);
+    let (live_key, live_row) = keys.mint(&project.id, Environment::Live, None);
     if store
         .bootstrap_project(&project, &[test_row, live_row])
         .await?
@@ -57,21 +57,20 @@ pub async fn project_named(store: &Store, name: Option<&str>) -> Result<Project,
         .ok_or_else(|| BrokerError::ProjectNotFound(name.to_owned()))
 }
 
-/// The named project (default: `default`), created if it does not exist yet.
-pub async fn ensure_project(store: &Store, name: Option<&str>) -> Result<Project, BrokerError> {
+/// The named project (default: `default`), created (and the creation recorded) if it does not exist yet.
+pub async fn ensure_project(
+    store: &Store,
+    name: Option<&str>,
+    actor: &keyway_core::audit::Actor,
+) -> Result<Project, BrokerError> {
     let name = name.unwrap_or(DEFAULT_PROJECT);
     if let Some(project) = store.project_by_name(name).await? {
         return Ok(project);
     }
-    let project = Project {
-        id: ProjectId::generate(),
-        name: name.to_owned(),
-        created_at: Timestamp::now(),
-    };
-    match store.create_project(&project).await {
-        Ok(()) => Ok(project),
+    match crate::projects::create_project(store, name, actor).await {
+        Ok(project) => Ok(project),
         // Created concurrently by someone else: use theirs.
-        Err(keyway_store::error::StoreError::Conflict) => project_named(store, Some(name)).await,
-        Err(e) => Err(e.into()),
+        Err(BrokerError::InvalidField { .. }) => project_named(store, Some(name)).await,
+        Err(e) => Err(e),
     }
 }

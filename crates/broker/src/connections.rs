@@ -1,7 +1,11 @@
 //! Connections as the developer API sees them: always within the caller's (project, environment).
 
+use keyway_core::audit::{Actor, AuditEvent};
 use keyway_core::connection::{Connection, ConnectionFilter};
+use keyway_core::environment::Environment;
+use keyway_core::id::ProjectId;
 use keyway_core::project::Principal;
+use keyway_core::timestamp::Timestamp;
 use keyway_store::connections::Window;
 
 use crate::error::BrokerError;
@@ -69,41 +73,49 @@ pub fn validate_tags(tags: Vec<String>) -> Result<Vec<String>, BrokerError> {
 }
 
 impl Broker {
+    /// Replaces a connection's tags, recording who did.
     pub async fn set_connection_tags(
         &self,
-        principal: &Principal,
+        project: &ProjectId,
+        env: Environment,
         id: &str,
         tags: Vec<String>,
+        actor: &Actor,
     ) -> Result<Connection, BrokerError> {
         let tags = validate_tags(tags)?;
+        let event = AuditEvent::new(actor, "connection.tags_changed", Some(id.to_owned()))
+            .in_project(project, Some(env))
+            .with("tags", tags.join(", "));
         let updated = self
             .store
-            .set_connection_tags(
-                &principal.project_id,
-                principal.environment,
-                id,
-                &tags,
-                keyway_core::timestamp::Timestamp::now(),
-            )
+            .set_connection_tags(project, env, id, &tags, Timestamp::now(), Some(&event))
             .await?
             .ok_or(BrokerError::ConnectionNotFound)?;
         self.connection_changed(id).await;
         Ok(updated)
     }
 
+    /// Deletes a connection and its sealed credentials, recording who did (and whose it was).
     pub async fn delete_connection(
         &self,
-        principal: &Principal,
+        project: &ProjectId,
+        env: Environment,
         id: &str,
+        actor: &Actor,
     ) -> Result<(), BrokerError> {
+        let existing = self
+            .store
+            .connection(project, env, id)
+            .await?
+            .ok_or(BrokerError::ConnectionNotFound)?;
+        let event = AuditEvent::new(actor, "connection.deleted", Some(id.to_owned()))
+            .in_project(project, Some(env))
+            .with("platform", existing.platform.clone())
+            .with("identity", existing.identity.as_str())
+            .with("identityType", existing.identity_type.as_str());
         if self
             .store
-            .delete_connection(
-                &principal.project_id,
-                principal.environment,
-                id,
-                &credentials_id(id),
-            )
+            .delete_connection(project, env, id, &credentials_id(id), Some(&event))
             .await?
         {
             self.connection_changed(id).await;

@@ -37,6 +37,12 @@ pub enum BrokerError {
     PlatformUnreachable { platform: String },
     #[error("{0}")]
     InvalidInput(String),
+    /// One field of a request is wrong: the same check for the API (400 `invalid_body` naming the field)
+    /// and the dashboard (shown beside the field).
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
+    #[error(transparent)]
+    Account(#[from] crate::operators::AccountError),
     #[error("connection not found")]
     ConnectionNotFound,
     #[error("{0} does not connect through OAuth")]

@@ -61,7 +61,11 @@ impl Broker {
             )));
         }
         let resolved = self
-            .resolve_connection_key(principal, &request.connection_key)
+            .resolve_connection_key(
+                &principal.project_id,
+                principal.environment,
+                &request.connection_key,
+            )
             .await?;
         if identity.is_some_and(|i| *i != resolved.connection.identity) {
             return Err(BrokerError::ConnectionKeyNotFound);

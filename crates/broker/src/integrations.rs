@@ -2,6 +2,7 @@
 //! and the customer's own OAuth app for a platform (client secret sealed, only a hint kept in clear).
 
 use keyway_catalog::platform::Platform;
+use keyway_core::audit::{Actor, AuditEvent};
 use keyway_core::environment::Environment;
 use keyway_core::id::ProjectId;
 use keyway_core::timestamp::Timestamp;
@@ -92,8 +93,11 @@ impl Broker {
         env: Environment,
         slug: &str,
         change: IntegrationChange,
+        actor: &Actor,
     ) -> Result<IntegrationSettings, BrokerError> {
         let platform = self.platform(slug)?;
+        let mut event = AuditEvent::new(actor, "integration.updated", Some(slug.to_owned()))
+            .in_project(project, Some(env));
         let now = Timestamp::now();
         let mut settings =
             self.store
@@ -115,11 +119,26 @@ impl Broker {
                 settings.activated_at = Some(now);
             }
             settings.enabled = enabled;
+            event = event.with("enabled", enabled.to_string());
+            if change.oauth_app.is_none() {
+                event.action = if enabled {
+                    "integration.enabled"
+                } else {
+                    "integration.disabled"
+                }
+                .into();
+            }
         }
         let mut sealed = None;
         match change.oauth_app {
             None => {}
-            Some(OAuthAppChange::Remove) => settings.oauth_app = None,
+            Some(OAuthAppChange::Remove) => {
+                settings.oauth_app = None;
+                event = event.with("oauthApp", "removed");
+                if change.enabled.is_none() {
+                    event.action = "integration.oauth_app_removed".into();
+                }
+            }
             Some(OAuthAppChange::Set {
                 client_id,
                 client_secret,
@@ -133,9 +152,25 @@ impl Broker {
                 }
                 let client_id = client_id.trim().to_owned();
                 if client_id.is_empty() || client_id.len() > 512 {
-                    return Err(BrokerError::InvalidInput(
-                        "clientId must be 1 to 512 characters".into(),
-                    ));
+                    return Err(BrokerError::InvalidField {
+                        field: "clientId".into(),
+                        message: "clientId must be 1 to 512 characters".into(),
+                    });
+                }
+                if let Some(scopes) = &scopes {
+                    if let Some(bad) = scopes.iter().find(|s| {
+                        s.is_empty()
+                            || s.len() > 256
+                            || s.chars().any(|c| c.is_whitespace() || c.is_control())
+                    }) {
+                        return Err(BrokerError::InvalidField {
+                            field: "scopes".into(),
+                            message: format!(
+                                "each scope is 1 to 256 characters without spaces (got {:?})",
+                                bad.chars().take(40).collect::<String>()
+                            ),
+                        });
+                    }
                 }
                 let previous = settings.oauth_app.take();
                 let secret_id = format!("integration/{}/{}/{}/client-secret", project, env, slug);
@@ -144,9 +179,10 @@ impl Broker {
                         use secrecy::ExposeSecret;
                         let value = secret.expose_secret().trim();
                         if value.is_empty() || value.len() > 4096 {
-                            return Err(BrokerError::InvalidInput(
-                                "clientSecret must be 1 to 4096 characters".into(),
-                            ));
+                            return Err(BrokerError::InvalidField {
+                                field: "clientSecret".into(),
+                                message: "clientSecret must be 1 to 4096 characters".into(),
+                            });
                         }
                         sealed = Some(self.sealer.seal(
                             &secret_id,
@@ -161,18 +197,29 @@ impl Broker {
                         .map(|p| (p.client_secret_id.clone(), p.client_secret_hint.clone()))
                         .unwrap_or((None, None)),
                 };
+                event = event.with("clientId", client_id.clone()).with(
+                    "clientSecret",
+                    if sealed.is_some() { "replaced" } else { "kept" },
+                );
+                let scopes = scopes
+                    .map(|s| s.join(" "))
+                    .or_else(|| previous.and_then(|p| p.scopes));
+                if let Some(s) = &scopes {
+                    event = event.with("scopes", s.clone());
+                }
+                if change.enabled.is_none() {
+                    event.action = "integration.oauth_app_configured".into();
+                }
                 settings.oauth_app = Some(OAuthApp {
                     client_id,
                     client_secret_id,
                     client_secret_hint,
-                    scopes: scopes
-                        .map(|s| s.join(" "))
-                        .or_else(|| previous.and_then(|p| p.scopes)),
+                    scopes,
                 });
             }
         }
         self.store
-            .put_integration(&settings, sealed.as_ref())
+            .put_integration(&settings, sealed.as_ref(), Some(&event))
             .await?;
         Ok(settings)
     }

@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use keyway_core::audit::{Actor, AuditEvent};
 use keyway_core::environment::Environment;
 use keyway_core::id::{ProjectId, SecretKeyId};
 use keyway_core::project::{Principal, SecretKeyRecord};
@@ -34,7 +35,18 @@ pub struct SecretKeys {
     /// Bumped (under the `verified` lock) by every forget: a verification that read the database before
     /// a forget does not cache what it read, so a change is never undone by a request racing it.
     forgets: Arc<std::sync::atomic::AtomicU64>,
+    /// When this process last recorded each key's use, so `last_used_at` costs at most one write per key
+    /// per `LAST_USED_EVERY`, off the request path.
+    used_recorded:
+        Arc<std::sync::Mutex<std::collections::HashMap<SecretKeyId, std::time::Instant>>>,
 }
+
+/// How often a key's `last_used_at` is written (per node).
+pub const LAST_USED_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a dashboard key check takes, whatever the answer.
+pub const CHECK_DURATION: std::time::Duration = std::time::Duration::from_millis(250);
+/// Longest key name.
+pub const MAX_NAME_CHARS: usize = 64;
 
 /// How long a verified key is trusted without asking the database again.
 pub const AUTH_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -70,6 +82,7 @@ impl SecretKeys {
             hasher,
             verified: Arc::default(),
             forgets: Arc::default(),
+            used_recorded: Arc::default(),
         }
     }
 
@@ -107,6 +120,7 @@ impl SecretKeys {
         &self,
         project_id: &ProjectId,
         environment: Environment,
+        name: Option<String>,
     ) -> (MintedKey, NewSecretKey) {
         let key = SecretKey::from_body(environment, &random::string_from(BASE62, BODY_LEN))
             .expect("random base62 body of the right length is well-formed");
@@ -115,8 +129,10 @@ impl SecretKeys {
             project_id: project_id.clone(),
             environment,
             hint: key.hint(),
+            name,
             created_at: Timestamp::now(),
             revoked_at: None,
+            last_used_at: None,
         };
         let stored = NewSecretKey {
             record: record.clone(),
@@ -125,14 +141,68 @@ impl SecretKeys {
         (MintedKey { record, key }, stored)
     }
 
+    /// Creates a key (its name optional, at most 64 characters) and records who did.
     pub async fn create(
         &self,
         project_id: &ProjectId,
         environment: Environment,
+        name: Option<String>,
+        actor: &Actor,
     ) -> Result<MintedKey, BrokerError> {
-        let (minted, stored) = self.mint(project_id, environment);
-        self.store.insert_secret_key(&stored).await?;
+        let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        if let Some(n) = &name {
+            if n.chars().count() > MAX_NAME_CHARS || n.chars().any(char::is_control) {
+                return Err(BrokerError::InvalidField {
+                    field: "name".into(),
+                    message: format!("A key name is at most {MAX_NAME_CHARS} characters"),
+                });
+            }
+        }
+        let (minted, stored) = self.mint(project_id, environment, name);
+        let mut event = AuditEvent::new(actor, "key.created", Some(minted.record.id.to_string()))
+            .in_project(project_id, Some(environment))
+            .with("hint", minted.record.hint.clone());
+        if let Some(n) = &minted.record.name {
+            event = event.with("name", n.clone());
+        }
+        self.store.insert_secret_key(&stored, Some(&event)).await?;
         Ok(minted)
+    }
+
+    /// Whether `presented` is a valid, unrevoked key, and whose: for a person checking a pasted key.
+    /// Always takes `CHECK_DURATION`, so the answer's timing tells nothing of why a key was refused.
+    pub async fn check(&self, presented: &str) -> Result<Option<Principal>, BrokerError> {
+        let deadline = tokio::time::Instant::now() + CHECK_DURATION;
+        let answer = self.authenticate(Some(presented)).await;
+        tokio::time::sleep_until(deadline).await;
+        Ok(answer?.ok())
+    }
+
+    /// Notes that a key was used; writes `last_used_at` in the background at most once per
+    /// `LAST_USED_EVERY` per key on this node.
+    fn note_used(&self, key_id: &SecretKeyId) {
+        let now = std::time::Instant::now();
+        {
+            let mut recorded = self.used_recorded.lock().unwrap_or_else(|p| p.into_inner());
+            if recorded
+                .get(key_id)
+                .is_some_and(|at| now.duration_since(*at) < LAST_USED_EVERY)
+            {
+                return;
+            }
+            if recorded.len() > 10_000 {
+                recorded.clear();
+            }
+            recorded.insert(key_id.clone(), now);
+        }
+        let (store, key_id) = (self.store.clone(), key_id.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.touch_secret_key(&key_id, Timestamp::now()).await {
+                    tracing::debug!(error = %e, "could not record a key's last use");
+                }
+            });
+        }
     }
 
     /// Resolves a presented key to its (project, environment). Storage failures are errors, not refusals.
@@ -172,6 +242,7 @@ impl SecretKeys {
         if stored.record.revoked_at.is_some() {
             return Ok(Err(AuthError::Revoked));
         }
+        self.note_used(&stored.record.id);
         let principal = Principal {
             project_id: stored.record.project_id,
             environment: stored.record.environment,
@@ -195,8 +266,12 @@ impl SecretKeys {
         Ok(self.store.list_secret_keys(project_id).await?)
     }
 
-    /// Revokes by key id (`key_…`) or by the full secret key.
-    pub async fn revoke(&self, id_or_key: &str) -> Result<SecretKeyRecord, BrokerError> {
+    /// Revokes by key id (`key_…`) or by the full secret key, and records who did.
+    pub async fn revoke(
+        &self,
+        id_or_key: &str,
+        actor: &Actor,
+    ) -> Result<SecretKeyRecord, BrokerError> {
         let id = if let Ok(key) = SecretKey::parse(id_or_key.trim()) {
             let hash = self.hasher.hash(HASH_DOMAIN, key.expose().as_bytes());
             self.store
@@ -210,7 +285,21 @@ impl SecretKeys {
                 .parse::<SecretKeyId>()
                 .map_err(|_| BrokerError::SecretKeyNotFound(id_or_key.chars().take(40).collect()))?
         };
-        if !self.store.revoke_secret_key(&id, Timestamp::now()).await? {
+        let record = self
+            .store
+            .list_secret_keys(None)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id && k.revoked_at.is_none())
+            .ok_or_else(|| BrokerError::SecretKeyNotFound(id.to_string()))?;
+        let event = AuditEvent::new(actor, "key.revoked", Some(id.to_string()))
+            .in_project(&record.project_id, Some(record.environment))
+            .with("hint", record.hint.clone());
+        if !self
+            .store
+            .revoke_secret_key(&id, Timestamp::now(), Some(&event))
+            .await?
+        {
             return Err(BrokerError::SecretKeyNotFound(id.to_string()));
         }
         self.forget(Some(id.as_str()));

@@ -2,6 +2,7 @@
 //! JSON wire shapes or SQL. `Broker::start` runs the start-up checks every process (server or CLI) needs.
 
 pub mod actions;
+pub mod audit;
 pub mod authkit;
 pub mod bootstrap;
 pub mod connect;
@@ -12,6 +13,8 @@ pub mod execute;
 pub mod integrations;
 pub mod keys;
 pub mod oauth;
+pub mod operators;
+pub mod projects;
 pub mod proxy;
 pub mod request_log;
 pub mod sealing;

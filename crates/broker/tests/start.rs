@@ -92,16 +92,26 @@ async fn unknown_malformed_missing_and_revoked_keys_are_refused() {
         Err(AuthError::Unknown)
     );
 
+    let actor = keyway_core::audit::Actor::cli(Some("tester"));
     let extra = keys
-        .create(&first.project.id, Environment::Test)
+        .create(
+            &first.project.id,
+            Environment::Test,
+            Some("billing".into()),
+            &actor,
+        )
         .await
         .expect("create");
+    assert_eq!(extra.record.name.as_deref(), Some("billing"));
     assert!(keys
         .authenticate(Some(extra.key.expose()))
         .await
         .expect("ok")
         .is_ok());
-    let revoked = keys.revoke(extra.record.id.as_str()).await.expect("revoke");
+    let revoked = keys
+        .revoke(extra.record.id.as_str(), &actor)
+        .await
+        .expect("revoke");
     assert!(revoked.revoked_at.is_some());
     assert_eq!(
         keys.authenticate(Some(extra.key.expose()))
@@ -110,13 +120,39 @@ async fn unknown_malformed_missing_and_revoked_keys_are_refused() {
         Err(AuthError::Revoked)
     );
     assert!(matches!(
-        keys.revoke(extra.record.id.as_str()).await,
+        keys.revoke(extra.record.id.as_str(), &actor).await,
         Err(BrokerError::SecretKeyNotFound(_))
     ));
     // Revoking by the key itself works too.
-    keys.revoke(first.test_key.key.expose())
+    keys.revoke(first.test_key.key.expose(), &actor)
         .await
         .expect("revoke by key");
+    // Each change is in the audit trail, newest first, with who made it and nothing secret.
+    let (events, _) = broker
+        .audit_events(&Default::default(), None, 10)
+        .await
+        .expect("audit");
+    let actions: Vec<(&str, Option<&str>)> = events
+        .iter()
+        .map(|e| (e.action.as_str(), e.target.as_deref()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("key.revoked", Some(first.test_key.record.id.as_str())),
+            ("key.revoked", Some(extra.record.id.as_str())),
+            ("key.created", Some(extra.record.id.as_str())),
+        ]
+    );
+    assert!(events.iter().all(
+        |e| e.actor.label == "cli (tester)" && e.project_id.as_ref() == Some(&first.project.id)
+    ));
+    assert_eq!(
+        events[2].detail.get("name").map(String::as_str),
+        Some("billing")
+    );
+    let text = format!("{events:?}");
+    assert!(!text.contains(extra.key.expose()) && !text.contains(first.test_key.key.expose()));
     assert_eq!(
         keys.authenticate(Some(first.test_key.key.expose()))
             .await

@@ -120,6 +120,13 @@ impl IdKind for SecretKeyKind {
 }
 pub type SecretKeyId = Id<SecretKeyKind>;
 
+pub struct OperatorKind;
+impl IdKind for OperatorKind {
+    const PREFIX: &'static str = "op";
+}
+/// A dashboard account.
+pub type OperatorId = Id<OperatorKind>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

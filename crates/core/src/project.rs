@@ -18,8 +18,12 @@ pub struct SecretKeyRecord {
     pub project_id: ProjectId,
     pub environment: Environment,
     pub hint: String,
+    /// A label the developer chose (e.g. "billing backend"); none for keys made without one.
+    pub name: Option<String>,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// Roughly when the key last authenticated a request (recorded at most once a minute per node).
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// Who is calling: the (project, environment) a valid, unrevoked secret key resolves to, with that
@@ -30,6 +34,16 @@ pub struct Principal {
     pub environment: Environment,
     pub key_id: SecretKeyId,
     pub settings: ProjectSettings,
+}
+
+/// How the connect modal presents itself when the host page does not say: the developer's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Branding {
+    pub company_name: Option<String>,
+    /// An https (or http) URL of the logo the modal shows.
+    pub logo_url: Option<String>,
+    /// `light` or `dark`.
+    pub theme: Option<String>,
 }
 
 /// How a project environment serves requests. Everything is off by default (Pica's behaviour).

@@ -67,6 +67,36 @@ pub enum Command {
     /// Project settings per environment, e.g. requiring an action id on every passthrough request
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Dashboard accounts: create one or reset a password (each prints a one-time link)
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a dashboard account; prints the one-time link its holder opens to choose a password
+    Create {
+        #[arg(long)]
+        email: String,
+        /// owner (everything, accounts too), admin (every project setting), viewer (reads only)
+        #[arg(long, default_value = "admin", value_parser = parse_role)]
+        role: keyway_core::operator::Role,
+    },
+    /// Print a one-time link that lets an account choose a new password (its sessions end when it does)
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// List dashboard accounts
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_role(s: &str) -> Result<keyway_core::operator::Role, String> {
+    s.parse()
+        .map_err(|e: keyway_core::operator::UnknownRole| e.to_string())
 }
 
 #[derive(Debug, Args, Clone)]
@@ -205,6 +235,9 @@ pub enum KeysCommand {
         /// Project name (created if missing) [default: default]
         #[arg(long)]
         project: Option<String>,
+        /// A label for the key, e.g. "billing backend" (at most 64 characters)
+        #[arg(long)]
+        name: Option<String>,
         /// Print {"key":"sk_…","id":…} as JSON
         #[arg(long)]
         json: bool,

@@ -19,6 +19,10 @@ pub struct Application {
     app: keyway_server::App,
     pub broker: Broker,
     pub first_start: Option<FirstStart>,
+    /// While no dashboard account exists: a new one-time link that creates the first owner.
+    pub setup_link: Option<keyway_broker::operators::links::Link>,
+    /// What browsers and OAuth providers reach this server at.
+    pub public_url: String,
     grace: Duration,
     sweep_interval: Option<Duration>,
     log_retention_days: u32,
@@ -89,10 +93,12 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let public_url = config.public_url_for(listener.local_addr()?)?;
+        let setup_link = broker.setup_link_if_needed().await?;
         let state = AppState::new(
             broker.clone(),
             ServerSettings {
-                public_url: config.public_url_for(listener.local_addr()?)?,
+                public_url: public_url.clone(),
                 max_body_bytes: config.max_body_bytes,
                 passthrough_max_body_bytes: config.passthrough_max_body_bytes,
                 rate_limit_per_second: config.rate_limit_per_second,
@@ -103,6 +109,8 @@ impl Application {
             app: keyway_server::app(state),
             broker,
             first_start,
+            setup_link,
+            public_url,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             log_retention_days: config.request_log_retention_days,
             sweep_interval: (config.refresh_sweep_seconds > 0)
@@ -144,12 +152,18 @@ impl Application {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
             }
         });
-        let server = axum::serve(listener, tower::make::Shared::new(self.app))
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: no new connections; finishing in-flight requests");
-                let _ = stopping_tx.send(true);
-            });
+        // One copy of the app per connection, knowing its peer (for the audit trail and throttling).
+        let app = self.app;
+        let make = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, _>| {
+            std::future::ready(Ok::<_, std::convert::Infallible>(
+                app.for_peer(*incoming.remote_addr()),
+            ))
+        });
+        let server = axum::serve(listener, make).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections; finishing in-flight requests");
+            let _ = stopping_tx.send(true);
+        });
         let grace = self.grace;
         let deadline = async move {
             while !*stopping_rx.borrow() {

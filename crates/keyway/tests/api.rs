@@ -75,7 +75,11 @@ async fn secret_header_names_are_case_insensitive_and_aliases_must_agree() {
 async fn revoked_keys_stop_working_at_once() {
     let app = spawn_app().await;
     assert_eq!(app.list_connections("").await.status(), 200);
-    app.broker.keys.revoke(&app.test_key).await.expect("revoke");
+    app.broker
+        .keys
+        .revoke(&app.test_key, &keyway_core::audit::Actor::cli(None))
+        .await
+        .expect("revoke");
     assert_error(app.list_connections("").await, 401, "unauthorized").await;
     assert_eq!(
         app.list_connections_with("", &app.live_key).await.status(),

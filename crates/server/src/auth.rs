@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName};
+use keyway_core::audit::{Actor, ActorKind};
 use keyway_core::project::Principal;
 
 use crate::error::ApiError;
@@ -14,6 +15,38 @@ pub const KEYWAY_SECRET: HeaderName = HeaderName::from_static("x-keyway-secret")
 
 #[derive(Debug, Clone)]
 pub struct SecretKeyAuth(pub Principal);
+
+/// The peer address of the connection a request came on (set by `crate::App`).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+/// The client's address as this node sees it: the connection's peer (a proxy in front of Keyway is what
+/// it sees). For the audit trail and sign-in throttling; never for authentication.
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<PeerAddr>()
+                .map(|p| p.0.ip().to_string()),
+        ))
+    }
+}
+
+/// Who a secret-key request is in the audit trail: the key (by id), from the client's address.
+pub fn key_actor(principal: &Principal, address: Option<&str>) -> Actor {
+    Actor {
+        kind: ActorKind::SecretKey,
+        id: Some(principal.key_id.to_string()),
+        label: format!("{} key {}", principal.environment, principal.key_id),
+        address: address.map(str::to_owned),
+    }
+}
 
 impl FromRequestParts<AppState> for SecretKeyAuth {
     type Rejection = ApiError;

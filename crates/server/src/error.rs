@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keyway_broker::error::{ActionCheck, BrokerError};
+use keyway_broker::operators::AccountError;
 use serde::Serialize;
 
 /// An error on its way to the client.
@@ -137,6 +138,11 @@ impl From<BrokerError> for ApiError {
             }
             BrokerError::OAuthRequired(_) => Self::bad_request("oauth_required", message),
             BrokerError::InvalidInput(_) => Self::bad_request("invalid_body", message),
+            BrokerError::InvalidField { field, .. } => Self {
+                details: Some(serde_json::json!({ "fields": { field: &message } })),
+                ..Self::bad_request("invalid_body", message)
+            },
+            BrokerError::Account(a) => account_error(a),
             BrokerError::InvalidForm(fields) => {
                 let fields: serde_json::Map<String, serde_json::Value> = fields
                     .into_iter()
@@ -204,6 +210,27 @@ impl From<BrokerError> for ApiError {
             | BrokerError::MasterKeyMissing { .. } => Self::internal(&e),
         }
     }
+}
+
+fn account_error(e: AccountError) -> ApiError {
+    let message = e.to_string();
+    let (status, code) = match e {
+        AccountError::LinkInvalid => (StatusCode::GONE, "link_invalid"),
+        AccountError::AlreadySetUp => (StatusCode::CONFLICT, "already_set_up"),
+        AccountError::LastOwner => (StatusCode::CONFLICT, "last_owner"),
+        AccountError::NotFound => (StatusCode::NOT_FOUND, "operator_not_found"),
+        AccountError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+        AccountError::InvalidEmail(_) => (StatusCode::BAD_REQUEST, "invalid_email"),
+        AccountError::WeakPassword(_) => (StatusCode::BAD_REQUEST, "weak_password"),
+        AccountError::WrongCredentials => (StatusCode::UNAUTHORIZED, "wrong_credentials"),
+        AccountError::Throttled(seconds) => {
+            return ApiError {
+                retry_after: Some(seconds),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            }
+        }
+    };
+    ApiError::new(status, code, message)
 }
 
 /// Renders the final JSON body.

@@ -67,7 +67,11 @@ pub fn app(state: AppState) -> App {
             metrics::track,
         ))
         .layer(axum::middleware::from_fn(request_id::assign));
-    App { router, state }
+    App {
+        router,
+        state,
+        peer: None,
+    }
 }
 
 /// The service `keyway serve` runs: `/v1/passthrough/…` goes straight to `routes::passthrough::serve`
@@ -76,6 +80,18 @@ pub fn app(state: AppState) -> App {
 pub struct App {
     router: Router,
     state: AppState,
+    /// The peer of the connection this copy serves (`for_peer`), handed to handlers as `auth::PeerAddr`.
+    peer: Option<std::net::SocketAddr>,
+}
+
+impl App {
+    /// This application for one accepted connection from `peer`.
+    pub fn for_peer(&self, peer: std::net::SocketAddr) -> Self {
+        Self {
+            peer: Some(peer),
+            ..self.clone()
+        }
+    }
 }
 
 impl tower::Service<axum::extract::Request> for App {
@@ -90,10 +106,13 @@ impl tower::Service<axum::extract::Request> for App {
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+    fn call(&mut self, mut request: axum::extract::Request) -> Self::Future {
         if routes::passthrough::is_passthrough(request.uri().path()) {
             Box::pin(routes::passthrough::serve(self.state.clone(), request).map(Ok))
         } else {
+            if let Some(peer) = self.peer {
+                request.extensions_mut().insert(auth::PeerAddr(peer));
+            }
             Box::pin(tower::ServiceExt::oneshot(self.router.clone(), request))
         }
     }

@@ -78,7 +78,7 @@ async fn main() {
         name: "bench".into(),
         created_at: Timestamp::now(),
     };
-    store.create_project(&project).await.expect("project");
+    store.create_project(&project, None).await.expect("project");
     let mut writer = store.request_log_writer().await.expect("writer");
 
     println!(

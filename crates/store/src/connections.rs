@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use keyway_core::audit::AuditEvent;
 use keyway_core::connection::{Connection, ConnectionFilter, ConnectionKey, ConnectionState};
 use keyway_core::environment::Environment;
 use keyway_core::id::ProjectId;
@@ -11,11 +12,13 @@ use keyway_core::timestamp::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::audit::insert_audit;
+use crate::backend::Backend;
 use crate::error::StoreError;
 use crate::sealed::SealedRow;
 use crate::Store;
 
-const COLUMNS: &str = "id, key, project_id, environment, platform, platform_version, identity, identity_type, \
+pub(crate) const COLUMNS: &str = "id, key, project_id, environment, platform, platform_version, identity, identity_type, \
     name, tags, state, active, version, fields, oauth_expires_at, oauth_scopes, created_at, updated_at";
 
 /// Which rows of a list to return.
@@ -103,7 +106,7 @@ impl Store {
         filter: &ConnectionFilter,
         window: Window,
     ) -> Result<(Vec<Connection>, u64), StoreError> {
-        let (condition, args) = where_clause(project, environment, filter);
+        let (condition, args) = where_clause(self.backend(), project, environment, filter);
         let query = crate::paging::Filtered {
             from: "connections c",
             columns: COLUMNS,
@@ -120,8 +123,18 @@ impl Store {
     }
 }
 
+/// How a statement names the identity column: on Postgres in the "C" collation, the one its identity
+/// index is built in (bytes, as SQLite's BINARY), so equality and prefix ranges both use the index.
+pub(crate) fn identity_column(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "c.identity",
+        Backend::Postgres => "c.identity COLLATE \"C\"",
+    }
+}
+
 /// The WHERE clause for a filter, with its text arguments in `$1..` order.
 fn where_clause(
+    backend: Backend,
     project: &ProjectId,
     environment: Environment,
     f: &ConnectionFilter,
@@ -136,7 +149,7 @@ fn where_clause(
         clauses.push(format!("{column} = ${}", args.len()));
     };
     if let Some(v) = &f.identity {
-        push("c.identity", v, &mut args);
+        push(identity_column(backend), v, &mut args);
     }
     if let Some(v) = f.identity_type {
         push("c.identity_type", v.as_str(), &mut args);
@@ -175,7 +188,7 @@ fn where_clause(
     (clauses.join(" AND "), args)
 }
 
-fn connection_from_row(row: &AnyRow) -> Result<Connection, StoreError> {
+pub(crate) fn connection_from_row(row: &AnyRow) -> Result<Connection, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("connection column {what} is invalid"));
     let tags: String = row.try_get("tags")?;
     let fields: String = row.try_get("fields")?;
@@ -221,6 +234,7 @@ impl Store {
         id: &str,
         tags: &[String],
         at: Timestamp,
+        audit: Option<&AuditEvent>,
     ) -> Result<Option<Connection>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let json = serde_json::to_string(tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -249,6 +263,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(event) = audit {
+            insert_audit(&mut tx, event).await?;
+        }
         tx.commit().await?;
         self.connection(project, environment, id).await
     }
@@ -260,6 +277,7 @@ impl Store {
         environment: Environment,
         id: &str,
         credentials_id: &str,
+        audit: Option<&AuditEvent>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
@@ -282,6 +300,9 @@ impl Store {
             .bind(project.as_str())
             .execute(&mut *tx)
             .await?;
+        if let Some(event) = audit {
+            insert_audit(&mut tx, event).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -1,12 +1,14 @@
 //! Integration settings per (project, environment, platform): shown in AuthKit or not, and the
 //! customer's own OAuth app. The client secret is a sealed value referenced by id; only a hint is here.
 
+use keyway_core::audit::AuditEvent;
 use keyway_core::environment::Environment;
 use keyway_core::id::ProjectId;
 use keyway_core::timestamp::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::audit::insert_audit;
 use crate::error::StoreError;
 use crate::sealed::SealedRow;
 use crate::Store;
@@ -77,6 +79,7 @@ impl Store {
         &self,
         settings: &IntegrationSettings,
         client_secret: Option<&SealedRow>,
+        audit: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         if let Some(secret) = client_secret {
@@ -116,6 +119,9 @@ impl Store {
         .bind(settings.updated_at.unix_millis())
         .execute(&mut *tx)
         .await?;
+        if let Some(event) = audit {
+            insert_audit(&mut tx, event).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -4,22 +4,28 @@
 //! Invariants: secrets reach this crate only as `SealedBlob`s or keyed hashes; every tenant-owned query is
 //! scoped by project and environment in the same statement.
 
+pub mod audit;
 pub mod authkit_sessions;
 pub mod backend;
 pub mod changes;
+pub mod connection_browse;
 pub mod connections;
+pub mod dashboard_sessions;
 pub mod error;
 pub mod integrations;
 pub mod master_keys;
 pub mod oauth;
+pub mod operators;
 mod paging;
 pub mod project_settings;
 pub mod projects;
 pub mod rate_limits;
+pub mod request_log_browse;
 pub mod request_logs;
 pub mod schema;
 pub mod sealed;
 pub mod secret_keys;
+pub mod sign_in_throttle;
 
 use std::time::Duration;
 

@@ -37,6 +37,8 @@ pub struct RefreshOutcome {
     pub scopes: Option<String>,
     pub failures: i64,
     pub next_attempt_at: Option<Timestamp>,
+    /// Why the attempt failed (the provider's error, never a token); none on success.
+    pub error: Option<String>,
 }
 
 /// A connection due for a proactive refresh.
@@ -212,7 +214,8 @@ impl Store {
         let done = sqlx::query(
             "UPDATE connections SET state = $1, oauth_expires_at = COALESCE($2, oauth_expires_at), \
              oauth_scopes = COALESCE($3, oauth_scopes), refresh_failures = $4, refresh_next_at = $5, \
-             refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $6 \
+             refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $6, \
+             refreshed_at = $6, refresh_error = $9 \
              WHERE id = $7 AND refresh_lease_owner = $8",
         )
         .bind(outcome.state)
@@ -223,6 +226,7 @@ impl Store {
         .bind(now.unix_millis())
         .bind(connection_id)
         .bind(owner)
+        .bind(outcome.error.as_deref())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {

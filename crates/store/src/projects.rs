@@ -1,12 +1,14 @@
 //! Projects. The first start creates the default project and its keys in one transaction, so two nodes
 //! starting on an empty Postgres at once create it exactly once.
 
+use keyway_core::audit::AuditEvent;
 use keyway_core::id::ProjectId;
 use keyway_core::project::Project;
 use keyway_core::timestamp::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::audit::insert_audit;
 use crate::error::StoreError;
 use crate::secret_keys::{insert_key, NewSecretKey};
 use crate::Store;
@@ -40,14 +42,46 @@ impl Store {
         Ok(inserted)
     }
 
-    pub async fn create_project(&self, project: &Project) -> Result<(), StoreError> {
+    pub async fn create_project(
+        &self,
+        project: &Project,
+        audit: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query("INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(project.id.as_str())
             .bind(&project.name)
             .bind(project.created_at.unix_millis())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        if let Some(event) = audit {
+            insert_audit(&mut tx, event).await?;
+        }
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Renames a project. False when it does not exist; `Conflict` when another has that name.
+    pub async fn rename_project(
+        &self,
+        id: &ProjectId,
+        name: &str,
+        audit: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE projects SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some(event) = audit {
+            insert_audit(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn project_by_name(&self, name: &str) -> Result<Option<Project>, StoreError> {

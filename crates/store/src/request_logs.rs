@@ -38,7 +38,7 @@ pub struct RequestLogFilter {
     pub status: Option<u16>,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, project_id, environment, request_id, connection_id, connection_key, platform, action_id, \
     method, path, status, latency_ms, bytes_in, bytes_out, created_at";
 
@@ -286,7 +286,7 @@ impl RequestLogWriter {
     }
 }
 
-fn log_from_row(row: &AnyRow) -> Result<RequestLog, StoreError> {
+pub(crate) fn log_from_row(row: &AnyRow) -> Result<RequestLog, StoreError> {
     let env: String = row.try_get("environment")?;
     Ok(RequestLog {
         id: row.try_get("id")?,

@@ -41,7 +41,7 @@ impl Fixture {
             name: name.into(),
             created_at: Timestamp::now(),
         };
-        self.store.create_project(&p).await.expect("project");
+        self.store.create_project(&p, None).await.expect("project");
         p.id
     }
 

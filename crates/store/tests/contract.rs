@@ -36,8 +36,10 @@ fn key(project: &Project, env: Environment, hash: &str) -> NewSecretKey {
             project_id: project.id.clone(),
             environment: env,
             hint: "sk_test_…abcd".into(),
+            name: None,
             created_at: Timestamp::now(),
             revoked_at: None,
+            last_used_at: None,
         },
         key_hash: hash.into(),
     }
@@ -84,22 +86,22 @@ async fn secret_keys_are_found_by_hash_listed_per_project_and_revoked_once() {
     let (store, _db) = store().await;
     let a = project("a");
     let b = project("b");
-    store.create_project(&a).await.expect("a");
-    store.create_project(&b).await.expect("b");
+    store.create_project(&a, None).await.expect("a");
+    store.create_project(&b, None).await.expect("b");
     assert!(matches!(
-        store.create_project(&project("a")).await,
+        store.create_project(&project("a"), None).await,
         Err(StoreError::Conflict)
     ));
 
     let ka = key(&a, Environment::Live, "hash-a");
-    store.insert_secret_key(&ka).await.expect("insert a");
+    store.insert_secret_key(&ka, None).await.expect("insert a");
     store
-        .insert_secret_key(&key(&b, Environment::Test, "hash-b"))
+        .insert_secret_key(&key(&b, Environment::Test, "hash-b"), None)
         .await
         .expect("insert b");
     assert!(matches!(
         store
-            .insert_secret_key(&key(&b, Environment::Test, "hash-a"))
+            .insert_secret_key(&key(&b, Environment::Test, "hash-a"), None)
             .await,
         Err(StoreError::Conflict)
     ));
@@ -124,11 +126,11 @@ async fn secret_keys_are_found_by_hash_listed_per_project_and_revoked_once() {
 
     let at = Timestamp::now();
     assert!(store
-        .revoke_secret_key(&ka.record.id, at)
+        .revoke_secret_key(&ka.record.id, at, None)
         .await
         .expect("revoke"));
     assert!(!store
-        .revoke_secret_key(&ka.record.id, at)
+        .revoke_secret_key(&ka.record.id, at, None)
         .await
         .expect("revoke again"));
     let revoked = store
@@ -144,13 +146,13 @@ async fn project_settings_default_off_are_per_environment_and_come_with_the_key(
     let (store, _db) = store().await;
     let a = project("a");
     let b = project("b");
-    store.create_project(&a).await.expect("a");
-    store.create_project(&b).await.expect("b");
+    store.create_project(&a, None).await.expect("a");
+    store.create_project(&b, None).await.expect("b");
     let a_test = key(&a, Environment::Test, "hash-a-test");
     let a_live = key(&a, Environment::Live, "hash-a-live");
     let b_test = key(&b, Environment::Test, "hash-b-test");
     for k in [&a_test, &a_live, &b_test] {
-        store.insert_secret_key(k).await.expect("insert");
+        store.insert_secret_key(k, None).await.expect("insert");
     }
     let required = |on| ProjectSettings {
         require_action_ids: on,
@@ -178,7 +180,13 @@ async fn project_settings_default_off_are_per_environment_and_come_with_the_key(
     assert_eq!(settings, required(false), "no row: the defaults");
 
     store
-        .put_project_settings(&a.id, Environment::Test, &required(true), Timestamp::now())
+        .put_project_settings(
+            &a.id,
+            Environment::Test,
+            &required(true),
+            Timestamp::now(),
+            None,
+        )
         .await
         .expect("put");
     assert_eq!(
@@ -210,19 +218,31 @@ async fn project_settings_default_off_are_per_environment_and_come_with_the_key(
 
     // Writing again replaces the row (an upsert), in both directions.
     store
-        .put_project_settings(&a.id, Environment::Test, &required(false), Timestamp::now())
+        .put_project_settings(
+            &a.id,
+            Environment::Test,
+            &required(false),
+            Timestamp::now(),
+            None,
+        )
         .await
         .expect("put off");
     assert_eq!(with_key("hash-a-test").await.1, required(false));
     store
-        .put_project_settings(&a.id, Environment::Test, &required(true), Timestamp::now())
+        .put_project_settings(
+            &a.id,
+            Environment::Test,
+            &required(true),
+            Timestamp::now(),
+            None,
+        )
         .await
         .expect("put on again");
     assert_eq!(with_key("hash-a-test").await.1, required(true));
 
     // A revoked key still reports its settings; refusing it is the caller's job.
     assert!(store
-        .revoke_secret_key(&a_test.record.id, Timestamp::now())
+        .revoke_secret_key(&a_test.record.id, Timestamp::now(), None)
         .await
         .expect("revoke"));
     let (revoked, settings) = with_key("hash-a-test").await;
@@ -415,7 +435,7 @@ async fn request_log_batches_of_any_size_round_trip_through_the_pool_and_the_wri
     use keyway_store::request_logs::{RequestLog, RequestLogFilter};
     let (store, _db) = store().await;
     let p = project("logs");
-    store.create_project(&p).await.expect("project");
+    store.create_project(&p, None).await.expect("project");
     let entry = |i: usize| RequestLog {
         id: format!("log_{i:05}"),
         project_id: p.id.clone(),

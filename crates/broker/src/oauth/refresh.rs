@@ -219,6 +219,7 @@ impl Broker {
                     scopes: tokens.scope,
                     failures: 0,
                     next_attempt_at: None,
+                    error: None,
                 };
                 if !self
                     .store
@@ -240,6 +241,7 @@ impl Broker {
                     scopes: None,
                     failures: failures + 1,
                     next_attempt_at: None,
+                    error: Some(outcome_error(&format!("HTTP {status}: {error}"))),
                 };
                 self.store
                     .finish_refresh(&current.id, &self.node_id, &outcome, now)
@@ -259,6 +261,7 @@ impl Broker {
                     scopes: None,
                     failures: failures + 1,
                     next_attempt_at: Some(next),
+                    error: Some(outcome_error(&why)),
                 };
                 self.store
                     .finish_refresh(&current.id, &self.node_id, &outcome, now)
@@ -315,4 +318,9 @@ pub fn backoff_seconds(failures: i64) -> i64 {
         .min(3600);
     let jitter = rand::thread_rng().gen_range(-base / 5..=base / 5);
     base + jitter
+}
+
+/// What the connection keeps of a failed refresh: the provider's error as logged (never a token), bounded.
+fn outcome_error(text: &str) -> String {
+    text.chars().take(300).collect()
 }

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method};
 use keyway_core::connection::ConnectionKey;
+use keyway_core::environment::Environment;
 use keyway_core::error_chain::ErrorChain;
-use keyway_core::project::Principal;
+use keyway_core::id::ProjectId;
 use url::Url;
 
 use crate::error::BrokerError;
@@ -83,16 +84,14 @@ impl Broker {
     /// The caller's connection by key, with usable credentials (refreshed first when they expire soon).
     pub async fn resolve_connection_key(
         &self,
-        principal: &Principal,
+        project: &ProjectId,
+        environment: Environment,
         key: &str,
     ) -> Result<Arc<Resolved>, BrokerError> {
-        if ConnectionKey::environment_of(key) != Some(principal.environment) {
+        if ConnectionKey::environment_of(key) != Some(environment) {
             return Err(BrokerError::ConnectionKeyNotFound);
         }
-        if let Some(hit) =
-            self.connection_cache
-                .get(&principal.project_id, principal.environment, key)
-        {
+        if let Some(hit) = self.connection_cache.get(project, environment, key) {
             let expiring = hit.connection.oauth_expires_at.is_some_and(|t| {
                 t <= keyway_core::timestamp::Timestamp::now().plus_seconds(USE_MARGIN_SECONDS)
             });
@@ -102,18 +101,19 @@ impl Broker {
         }
         // Boxed: the cold path's future (database reads, maybe a token refresh) is about 3 KiB, and
         // inlined it would make every passthrough request's future that much larger to move around.
-        Box::pin(self.resolve_uncached(principal, key)).await
+        Box::pin(self.resolve_uncached(project, environment, key)).await
     }
 
     /// [`Self::resolve_connection_key`] on a cache miss or near expiry: read, refresh when needed, cache.
     async fn resolve_uncached(
         &self,
-        principal: &Principal,
+        project: &ProjectId,
+        environment: Environment,
         key: &str,
     ) -> Result<Arc<Resolved>, BrokerError> {
         let connection = self
             .store
-            .connection_by_key(&principal.project_id, principal.environment, key)
+            .connection_by_key(project, environment, key)
             .await?
             .ok_or(BrokerError::ConnectionKeyNotFound)?;
         if !connection.active {
@@ -123,7 +123,7 @@ impl Broker {
         // Re-read: a refresh just changed expiry and state.
         let connection = if connection.oauth_expires_at.is_some() {
             self.store
-                .connection(&principal.project_id, principal.environment, &connection.id)
+                .connection(project, environment, &connection.id)
                 .await?
                 .ok_or(BrokerError::ConnectionKeyNotFound)?
         } else {
@@ -142,7 +142,8 @@ impl Broker {
     /// After an upstream 401 on an OAuth connection: refresh unless someone already did, then resolve again.
     pub async fn refresh_after_unauthorized(
         &self,
-        principal: &Principal,
+        project: &ProjectId,
+        environment: Environment,
         resolved: &Resolved,
     ) -> Result<Arc<Resolved>, BrokerError> {
         let c = &resolved.connection;
@@ -154,7 +155,8 @@ impl Broker {
             },
         )
         .await?;
-        self.resolve_connection_key(principal, c.key.as_str()).await
+        self.resolve_connection_key(project, environment, c.key.as_str())
+            .await
     }
 
     pub fn forget_cached_connection(&self, connection_id: &str) {

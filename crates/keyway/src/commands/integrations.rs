@@ -51,7 +51,7 @@ pub async fn run(config: &Config, cmd: IntegrationsCommand) -> anyhow::Result<()
                 }),
             };
             broker
-                .change_integration(&project.id, env, &platform, change)
+                .change_integration(&project.id, env, &platform, change, &super::cli_actor())
                 .await?;
             println!(
                 "saved the OAuth app for {platform} ({env}, project {:?})",
@@ -127,7 +127,7 @@ async fn set_enabled(
         ..IntegrationChange::default()
     };
     broker
-        .change_integration(&project.id, env, platform, change)
+        .change_integration(&project.id, env, platform, change, &super::cli_actor())
         .await?;
     let shown = if enabled { "shown in" } else { "hidden from" };
     println!(

@@ -14,9 +14,16 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
         super::print_first_start(first, true);
     }
     match cmd {
-        KeysCommand::Create { env, project, json } => {
-            let project = bootstrap::ensure_project(&broker.store, project.as_deref()).await?;
-            let minted = broker.keys.create(&project.id, env).await?;
+        KeysCommand::Create {
+            env,
+            project,
+            name,
+            json,
+        } => {
+            let actor = super::cli_actor();
+            let project =
+                bootstrap::ensure_project(&broker.store, project.as_deref(), &actor).await?;
+            let minted = broker.keys.create(&project.id, env, name, &actor).await?;
             if json {
                 let out = json!({
                     "key": minted.key.expose(),
@@ -90,7 +97,7 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { id_or_key } => {
-            let record = broker.keys.revoke(&id_or_key).await?;
+            let record = broker.keys.revoke(&id_or_key, &super::cli_actor()).await?;
             println!(
                 "revoked {} ({} key {})",
                 record.id, record.environment, record.hint

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+pub mod admin;
 pub mod catalog;
 pub mod integrations;
 pub mod keys;
@@ -64,6 +65,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(config.log_format, "warn");
             integrations::run(&config, cmd).await
         }
+        Command::Admin(cmd) => {
+            let config = Config::load(&cli.global, None)?;
+            telemetry::init(config.log_format, "warn");
+            admin::run(&config, cmd).await
+        }
         Command::Settings(cmd) => {
             let config = Config::load(&cli.global, None)?;
             telemetry::init(config.log_format, "warn");
@@ -75,6 +81,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             master_key::rotate(&config).await
         }
     }
+}
+
+/// Who CLI changes are recorded as in the audit trail: `cli (<OS user>)`.
+pub fn cli_actor() -> keyway_core::audit::Actor {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok();
+    keyway_core::audit::Actor::cli(user.as_deref())
 }
 
 /// A database URL without its password, for messages.

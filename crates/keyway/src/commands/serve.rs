@@ -8,6 +8,14 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     if let Some(first) = &app.first_start {
         super::print_first_start(first, false);
     }
+    if let Some(link) = &app.setup_link {
+        println!(
+            "\nNo one can sign in to the dashboard yet. Open this link to create the owner account (it works \
+             once, until {}):\n\n  {}\n",
+            link.expires_at.to_rfc3339(),
+            super::admin::setup_url(&app.public_url, link)
+        );
+    }
     let addr = app.local_addr()?;
     tracing::info!(
         %addr,

@@ -45,7 +45,9 @@ pub async fn run(config: &Config, cmd: SettingsCommand) -> anyhow::Result<()> {
         } => {
             let project = bootstrap::project_named(&broker.store, project.as_deref()).await?;
             let change = SettingsChange { require_action_ids };
-            let settings = broker.change_settings(&project.id, env, change).await?;
+            let settings = broker
+                .change_settings(&project.id, env, change, &super::cli_actor())
+                .await?;
             if json {
                 println!("{}", wire(env, &settings));
             } else {

@@ -155,6 +155,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 pub async fn update(
     State(state): State<AppState>,
     SecretKeyAuth(principal): SecretKeyAuth,
+    crate::auth::ClientAddress(address): crate::auth::ClientAddress,
     Path(platform): Path<String>,
     ApiJson(body): ApiJson<IntegrationPatch>,
 ) -> Result<Json<IntegrationView>, ApiError> {
@@ -176,6 +177,7 @@ pub async fn update(
             principal.environment,
             &platform,
             change,
+            &crate::auth::key_actor(&principal, address.as_deref()),
         )
         .await?;
     let integration = Integration {

@@ -131,7 +131,9 @@ pub async fn forward(
         ));
     }
     let broker = &state.broker;
-    let resolved = broker.resolve_connection_key(&principal, key).await?;
+    let resolved = broker
+        .resolve_connection_key(&principal.project_id, principal.environment, key)
+        .await?;
     let span = tracing::Span::current();
     if !span.is_disabled() {
         span.record("connection", resolved.connection.id.as_str());
@@ -210,7 +212,11 @@ pub async fn forward(
     if upstream.status() == StatusCode::UNAUTHORIZED && bodiless && oauth {
         // Maybe the token was revoked early or expired: refresh once and retry; else return the 401.
         // Boxed, like every cold path here: it keeps the request's future small.
-        let refreshed = Box::pin(broker.refresh_after_unauthorized(&principal, &prepared.resolved));
+        let refreshed = Box::pin(broker.refresh_after_unauthorized(
+            &principal.project_id,
+            principal.environment,
+            &prepared.resolved,
+        ));
         if let Ok(resolved) = refreshed.await {
             let mut retry = broker.prepare_passthrough(resolved, path, uri.query(), &headers)?;
             upstream = broker

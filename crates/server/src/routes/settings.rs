@@ -61,6 +61,7 @@ pub async fn show(
 pub async fn update(
     State(state): State<AppState>,
     SecretKeyAuth(principal): SecretKeyAuth,
+    crate::auth::ClientAddress(address): crate::auth::ClientAddress,
     ApiJson(body): ApiJson<SettingsPatch>,
 ) -> Result<Json<SettingsView>, ApiError> {
     let change = SettingsChange {
@@ -68,7 +69,12 @@ pub async fn update(
     };
     let settings = state
         .broker
-        .change_settings(&principal.project_id, principal.environment, change)
+        .change_settings(
+            &principal.project_id,
+            principal.environment,
+            change,
+            &crate::auth::key_actor(&principal, address.as_deref()),
+        )
         .await?;
     Ok(Json(view(principal.environment, settings)))
 }

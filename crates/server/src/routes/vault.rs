@@ -290,12 +290,19 @@ pub struct UpdateConnection {
 pub async fn update_connection(
     State(state): State<AppState>,
     SecretKeyAuth(principal): SecretKeyAuth,
+    crate::auth::ClientAddress(address): crate::auth::ClientAddress,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateConnection>,
 ) -> Result<Json<ConnectionView>, ApiError> {
     let connection = state
         .broker
-        .set_connection_tags(&principal, &id, body.tags)
+        .set_connection_tags(
+            &principal.project_id,
+            principal.environment,
+            &id,
+            body.tags,
+            &crate::auth::key_actor(&principal, address.as_deref()),
+        )
         .await?;
     Ok(Json(ConnectionView::new(connection, &state.broker.catalog)))
 }
@@ -311,8 +318,17 @@ pub async fn update_connection(
 pub async fn delete_connection(
     State(state): State<AppState>,
     SecretKeyAuth(principal): SecretKeyAuth,
+    crate::auth::ClientAddress(address): crate::auth::ClientAddress,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.broker.delete_connection(&principal, &id).await?;
+    state
+        .broker
+        .delete_connection(
+            &principal.project_id,
+            principal.environment,
+            &id,
+            &crate::auth::key_actor(&principal, address.as_deref()),
+        )
+        .await?;
     Ok(StatusCode::OK)
 }
