@@ -90,6 +90,7 @@
       selectedConnection: text(raw.selectedConnection),
       showNameInput: raw.showNameInput === true,
       appTheme: raw.appTheme === "dark" ? "dark" : "light",
+      themeGiven: raw.appTheme === "dark" || raw.appTheme === "light",
     };
   }
 
@@ -253,6 +254,7 @@
     try {
       const list = await api("GET", "v1/authkit/integrations");
       state.integrations = Array.isArray(list && list.rows) ? list.rows : [];
+      applyBranding(list && list.branding);
     } catch (err) {
       fatal(sentence(err), err.serverMessage || sentence(err));
       return;
@@ -264,6 +266,27 @@
         state.integrations.find((i) => i.platform === wanted));
     if (selected) showIntegration(selected, { direct: true });
     else showList();
+  }
+
+  /** The project's branding defaults (dashboard, Settings), for what the host page did not say. */
+  function applyBranding(b) {
+    if (!b || typeof b !== "object") return;
+    const c = state.config;
+    const text = (v) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
+    let changed = false;
+    if (!c.companyName && text(b.companyName)) {
+      c.companyName = text(b.companyName);
+      changed = true;
+    }
+    if (!c.imageUrl && text(b.imageUrl)) {
+      c.imageUrl = text(b.imageUrl);
+      changed = true;
+    }
+    if (!c.themeGiven && (b.appTheme === "dark" || b.appTheme === "light")) {
+      c.appTheme = b.appTheme;
+      document.documentElement.dataset.theme = c.appTheme;
+    }
+    if (changed) renderBrand();
   }
 
   function fatal(userMessage, developerMessage) {

@@ -2,8 +2,9 @@
 //! minutes, is stored only as a keyed hash, and is bound to (project, environment, identity, identityType):
 //! it can list that environment's enabled integrations and create connections for that identity, nothing else.
 
+use keyway_core::environment::Environment;
+use keyway_core::id::ProjectId;
 use keyway_core::identity::{Identity, IdentityType};
-use keyway_core::project::Principal;
 use keyway_core::secret_key::BASE62;
 use keyway_core::timestamp::Timestamp;
 use keyway_crypto::random;
@@ -29,7 +30,8 @@ pub struct NewSession {
 impl Broker {
     pub async fn create_authkit_session(
         &self,
-        principal: &Principal,
+        project: &ProjectId,
+        environment: Environment,
         identity: Identity,
         identity_type: IdentityType,
     ) -> Result<NewSession, BrokerError> {
@@ -40,8 +42,8 @@ impl Broker {
         ));
         let session = AuthkitSession {
             id: format!("aks_{}", random::hex::<16>()),
-            project_id: principal.project_id.clone(),
-            environment: principal.environment,
+            project_id: project.clone(),
+            environment,
             identity,
             identity_type,
             created_at: now,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod authkit;
 pub mod bootstrap;
 pub mod connect;
+pub mod connection_test;
 pub mod connections;
 pub mod credentials;
 pub mod error;

@@ -3,6 +3,7 @@
 //! handler behind the `SecretKeyAuth` extractor). Invariant: every error leaves through `error::ApiError`.
 
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod list;

@@ -22,6 +22,8 @@ pub struct AuditFilter {
     pub include_global: bool,
     /// Only actions starting with this (e.g. `key.`).
     pub action_prefix: Option<String>,
+    /// Only events about this target (a connection id, a key id, a platform).
+    pub target: Option<String>,
 }
 
 /// Where the previous page ended: its last event's (created_at, id).
@@ -94,6 +96,10 @@ impl Store {
                 args.len() - 1,
                 args.len()
             ));
+        }
+        if let Some(target) = &filter.target {
+            args.push(target.clone());
+            clauses.push(format!("target = ${}", args.len()));
         }
         let mut cursor_args = None;
         if let Some(c) = after {

@@ -174,9 +174,9 @@ impl Store {
     ) -> Result<Result<(), AccountRefusal>, StoreError> {
         let mut tx = self.pool().begin().await?;
         self.lock_accounts(&mut tx).await?;
-        if !take_link(&mut tx, token_hash, LinkPurpose::Setup, now)
+        if take_link(&mut tx, token_hash, LinkPurpose::Setup, now)
             .await?
-            .is_some()
+            .is_none()
         {
             return Ok(Err(AccountRefusal::LinkInvalid));
         }

@@ -2,6 +2,7 @@
 //! schema with KEYWAY_TEST_DATABASE=postgres), and one helper per endpoint.
 #![allow(dead_code)]
 
+pub mod dashboard;
 pub mod fake_oauth;
 pub mod fake_platform;
 pub mod oauth_flow;
@@ -24,6 +25,8 @@ pub struct TestApp {
     pub live_key: String,
     pub broker: Broker,
     pub db: TestDatabase,
+    /// The one-time link's token `keyway serve` printed (no dashboard account existed yet).
+    pub setup_token: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -112,6 +115,10 @@ pub async fn spawn_another_node(first: &TestApp, config: Config) -> TestApp {
 
 fn serve(app: Application, db: TestDatabase, test_key: String, live_key: String) -> TestApp {
     let addr = app.local_addr().expect("bound");
+    let setup_token = app
+        .setup_link
+        .as_ref()
+        .map(|l| l.token.expose_secret().to_owned());
     let broker = app.broker.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
@@ -125,6 +132,7 @@ fn serve(app: Application, db: TestDatabase, test_key: String, live_key: String)
         live_key,
         broker,
         db,
+        setup_token,
         stop: Some(stop),
         server: Some(server),
     }

@@ -94,6 +94,26 @@ pub async fn create_token(
     JsonOrEmpty(body): JsonOrEmpty<AuthkitRequest>,
 ) -> Result<Json<AuthkitResponse>, ApiError> {
     crate::list::ListQuery::parse(raw.as_deref(), &[])?;
+    session_reply(
+        &state,
+        &principal.project_id,
+        principal.environment,
+        &body,
+        request_id.0,
+    )
+    .await
+    .map(Json)
+}
+
+/// A new AuthKit session for `body`'s identity in this project environment, in the reply shape
+/// `POST /v1/authkit` answers (also what the dashboard's "Try the modal" token endpoint answers).
+pub async fn session_reply(
+    state: &AppState,
+    project: &keyway_core::id::ProjectId,
+    environment: keyway_core::environment::Environment,
+    body: &AuthkitRequest,
+    request_id: String,
+) -> Result<AuthkitResponse, ApiError> {
     let identity = body.identity.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_identity",
@@ -116,35 +136,28 @@ pub async fn create_token(
 
     let integrations = state
         .broker
-        .enabled_integrations(&principal.project_id, principal.environment)
+        .enabled_integrations(project, environment)
         .await?;
     let rows: Vec<AuthkitConnection> = integrations
         .iter()
-        .map(|i| {
-            authkit_row(
-                &state,
-                &principal.project_id.to_string(),
-                principal.environment.as_str(),
-                i,
-            )
-        })
+        .map(|i| authkit_row(state, &project.to_string(), environment.as_str(), i))
         .collect();
     let new = state
         .broker
-        .create_authkit_session(&principal, identity, identity_type)
+        .create_authkit_session(project, environment, identity, identity_type)
         .await?;
-    Ok(Json(AuthkitResponse {
+    Ok(AuthkitResponse {
         total: rows.len() as u64,
         rows,
         pages: 1,
         page: 1,
-        request_id: request_id.0,
+        request_id,
         session_token: new.token.expose_secret().to_owned(),
         expires_at: new.session.expires_at.to_rfc3339(),
         identity: new.session.identity.to_string(),
         identity_type: new.session.identity_type.as_str().to_owned(),
         environment: new.session.environment.to_string(),
-    }))
+    })
 }
 
 fn authkit_row(

@@ -73,11 +73,20 @@ pub fn router(state: AppState) -> Router {
     public
         .merge(secret_key)
         .merge(authkit_session)
+        .merge(crate::dashboard::router())
         .layer(api_limit)
         .merge(crate::mcp::http::router(state.clone()))
         .with_state(state)
 }
 
-pub async fn not_found() -> ApiError {
-    ApiError::from_status(axum::http::StatusCode::NOT_FOUND)
+/// No route: the API's JSON 404, or the dashboard's 404 page under `/dashboard`.
+pub async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    let path = uri.path();
+    if path == "/dashboard" || path.starts_with("/dashboard/") {
+        crate::dashboard::not_found()
+    } else {
+        axum::response::IntoResponse::into_response(ApiError::from_status(
+            axum::http::StatusCode::NOT_FOUND,
+        ))
+    }
 }

@@ -51,6 +51,21 @@ pub struct ModalField {
 pub struct ModalIntegrationList {
     pub rows: Vec<ModalIntegration>,
     pub total: u64,
+    /// The project's branding defaults (set in the dashboard), for what the host page does not pass.
+    pub branding: ModalBranding,
+}
+
+/// How the modal presents itself when the host page does not say; every field may be absent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModalBranding {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// `light` or `dark`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_theme: Option<String>,
 }
 
 pub fn modal_integration(public_url: &str, p: &Platform) -> ModalIntegration {
@@ -94,9 +109,18 @@ pub async fn integrations(
         .iter()
         .map(|i| modal_integration(&state.settings.public_url, i.platform))
         .collect();
+    let branding = state
+        .broker
+        .branding(&session.project_id, session.environment)
+        .await?;
     Ok(Json(ModalIntegrationList {
         total: rows.len() as u64,
         rows,
+        branding: ModalBranding {
+            company_name: branding.company_name,
+            image_url: branding.logo_url,
+            app_theme: branding.theme,
+        },
     }))
 }
 
