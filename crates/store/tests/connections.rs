@@ -277,3 +277,125 @@ async fn paging_is_stable_and_skip_past_the_end_keeps_the_total() {
     assert!(rows.is_empty());
     assert_eq!(total, 7);
 }
+
+/// Every row of a browse, page by page (keyset cursors), as identities.
+async fn browse_all(
+    f: &Fixture,
+    project: &ProjectId,
+    filter: &keyway_store::connection_browse::BrowseFilter,
+    page: u32,
+) -> Vec<String> {
+    use keyway_store::connection_browse::BrowseCursor;
+    let mut out = Vec::new();
+    let mut after: Option<BrowseCursor> = None;
+    loop {
+        let (rows, more) = f
+            .store
+            .browse_connections(project, Environment::Test, filter, after.as_ref(), page)
+            .await
+            .expect("browse");
+        assert!(rows.len() <= page as usize);
+        out.extend(rows.iter().map(|c| c.identity.to_string()));
+        if !more {
+            return out;
+        }
+        after = rows
+            .last()
+            .map(|c| BrowseCursor::after(c, filter.by_identity()));
+        assert!(out.len() < 10_000, "paging must end");
+    }
+}
+
+#[tokio::test]
+async fn browsing_pages_by_keyset_over_equal_times_and_filters_by_prefix_state_and_tags() {
+    use keyway_store::connection_browse::{BrowseFilter, IdentityMatch};
+    let f = Fixture::new().await;
+    let (a, b) = (f.project("a").await, f.project("b").await);
+    // Many rows in the same millisecond: the id breaks ties, so no row is skipped or repeated.
+    for i in 0..23 {
+        let platform = if i % 3 == 0 { "github" } else { "slack" };
+        let tags: &[&str] = if i % 2 == 0 { &["even"] } else { &[] };
+        f.connect(
+            &a,
+            Environment::Test,
+            platform,
+            &format!("user_{i:02}"),
+            tags,
+            1_000 + (i / 5),
+        )
+        .await;
+    }
+    f.connect(&a, Environment::Test, "slack", "user_", &[], 5)
+        .await;
+    f.connect(&a, Environment::Test, "slack", "usera", &[], 5)
+        .await;
+    f.connect(&a, Environment::Live, "slack", "user_99", &[], 5)
+        .await;
+    f.connect(&b, Environment::Test, "slack", "user_98", &[], 5)
+        .await;
+
+    let everything = browse_all(&f, &a, &BrowseFilter::default(), 4).await;
+    assert_eq!(everything.len(), 25);
+    let mut unique = everything.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 25, "no row twice");
+    assert!(
+        everything[..2].iter().all(|i| i.starts_with("user_2")),
+        "newest first: {everything:?}"
+    );
+    assert!(everything[23..].contains(&"user_".to_owned()));
+
+    // A prefix lists in byte order; `_` is a literal, not a wildcard; other projects and environments
+    // never appear.
+    let prefix = |p: &str| BrowseFilter {
+        identity: Some(IdentityMatch::Prefix(p.into())),
+        ..BrowseFilter::default()
+    };
+    let ones = browse_all(&f, &a, &prefix("user_1"), 3).await;
+    assert_eq!(
+        ones,
+        (10..20).map(|i| format!("user_{i:02}")).collect::<Vec<_>>()
+    );
+    let all_users = browse_all(&f, &a, &prefix("user_"), 7).await;
+    assert_eq!(
+        all_users.len(),
+        24,
+        "user_ itself and user_00..22, not usera"
+    );
+    assert_eq!(all_users[0], "user_");
+    assert!(all_users.windows(2).all(|w| w[0] < w[1]), "identity order");
+    let exact = BrowseFilter {
+        identity: Some(IdentityMatch::Exact("user_07".into())),
+        ..BrowseFilter::default()
+    };
+    assert_eq!(browse_all(&f, &a, &exact, 5).await, vec!["user_07"]);
+
+    let github_even = BrowseFilter {
+        platform: Some("github".into()),
+        tags: vec!["even".into()],
+        ..BrowseFilter::default()
+    };
+    let found = browse_all(&f, &a, &github_even, 2).await;
+    assert_eq!(found, vec!["user_18", "user_12", "user_06", "user_00"]);
+    let failed = BrowseFilter {
+        state: Some(ConnectionState::Failed),
+        ..BrowseFilter::default()
+    };
+    assert!(browse_all(&f, &a, &failed, 10).await.is_empty());
+
+    // Counts stop at the cap.
+    let count = |filter: BrowseFilter, cap| {
+        let store = f.store.clone();
+        let a = a.clone();
+        async move {
+            store
+                .count_connections_up_to(&a, Environment::Test, &filter, cap)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(count(BrowseFilter::default(), 1000).await, 25);
+    assert_eq!(count(BrowseFilter::default(), 10).await, 10);
+    assert_eq!(count(prefix("user_1"), 1000).await, 10);
+}

@@ -37,6 +37,18 @@ impl Page {
         })
     }
 
+    /// The body with HTML's escapes undone, for reading text as a person sees it.
+    pub fn text(&self) -> String {
+        unescape(&self.body)
+    }
+
+    /// The `href` of the link marked `rel="{rel}"`, unescaped.
+    pub fn link(&self, rel: &str) -> Option<String> {
+        let at = self.body.find(&format!("\" rel=\"{rel}\""))?;
+        let start = self.body[..at].rfind("href=\"")? + "href=\"".len();
+        Some(unescape(&self.body[start..at]))
+    }
+
     pub fn set_cookies(&self) -> Vec<String> {
         self.headers
             .get_all("set-cookie")
@@ -44,6 +56,19 @@ impl Page {
             .filter_map(|v| v.to_str().ok().map(str::to_owned))
             .collect()
     }
+}
+
+/// HTML's character references as askama writes them, undone.
+pub fn unescape(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The text between `start` and the next `end` in `hay`.

@@ -16,7 +16,7 @@ use keyway_store::connection_browse::{BrowseCursor, BrowseFilter, IdentityMatch}
 use keyway_store::request_log_browse::LogBrowseFilter;
 use serde::Deserialize;
 
-use super::format::{count, enc, When};
+use super::format::{count, enc, with_amp, When};
 use crate::dashboard::chrome::{not_found, render, Chrome, Flash, FlashCookie};
 use crate::dashboard::form::Submitted;
 use crate::dashboard::page::see_other;
@@ -258,7 +258,13 @@ pub async fn list(
     let page = ConnectionsPage {
         rows: rows.iter().map(|c| row(&state, c)).collect(),
         first_page: chrome.url(&format!("connections?{}", q.query())),
-        next: next.map(|n| chrome.url(&format!("connections?{}&after={}", q.query(), enc(&n)))),
+        next: next.map(|n| {
+            chrome.url(&format!(
+                "connections?{}after={}",
+                with_amp(q.query()),
+                enc(&n)
+            ))
+        }),
         paged: !q.after.is_empty(),
         total: total_text,
         error,

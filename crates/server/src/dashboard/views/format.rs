@@ -44,6 +44,15 @@ pub fn enc(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// A query string ready for one more parameter: `a=1&`, or nothing.
+pub fn with_amp(query: String) -> String {
+    if query.is_empty() {
+        query
+    } else {
+        query + "&"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,8 +149,8 @@ pub async fn list(
     let next = if more {
         logs.last().map(|l| {
             chrome.url(&format!(
-                "requests?{}&after={}",
-                q.query(),
+                "requests?{}after={}",
+                super::format::with_amp(q.query()),
                 enc(&format!("{}|{}", l.created_at.unix_millis(), l.id))
             ))
         })
