@@ -249,10 +249,14 @@ export async function startKeyway({ catalogDir }) {
     throw new Error(`keyway printed no sk_test_/sk_live_ keys on first start:\n${log}`);
   }
 
+  // While no dashboard account exists, `keyway serve` prints a one-time setup link.
+  const setupUrl = stdout.match(/http\S+\/dashboard\/setup\?token=kwl_[A-Za-z0-9]+/)?.[0] ?? null;
+
   return {
     baseUrl,
     testKey,
     liveKey,
+    setupUrl,
     logs: () => log,
     /** Run a keyway CLI command against the same database and catalog. */
     cli(args) {

@@ -56,6 +56,18 @@ impl BrowseCursor {
     }
 }
 
+/// The connection columns, qualified (a tag-driven statement joins `connection_tags`).
+fn qualified_columns() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c} AS {c}", c = c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// One value bound into a browse statement.
 enum Arg {
     Text(String),
@@ -73,7 +85,21 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<Connection>, bool), StoreError> {
         let backend = self.backend();
-        let (mut clauses, mut args) = conditions(backend, project, environment, filter);
+        // A tag only a few connections carry is found from the tag index (then sorted); a common one by
+        // walking connections in page order and probing the tag, which fills a page quickly.
+        let tags = if filter.tags.is_empty() {
+            TagMatch::Probe
+        } else {
+            let sparse = self
+                .count_connections_up_to(project, environment, filter, SPARSE_TAG_MATCHES)
+                .await?;
+            if sparse < u64::from(SPARSE_TAG_MATCHES) {
+                TagMatch::FromIndex
+            } else {
+                TagMatch::Probe
+            }
+        };
+        let (from, mut clauses, mut args) = conditions(backend, project, environment, filter, tags);
         let ident = identity_column(backend);
         if let Some(c) = after {
             match (&c.identity, filter.by_identity()) {
@@ -107,7 +133,8 @@ impl Store {
             "c.created_at DESC, c.id DESC".to_owned()
         };
         let sql = format!(
-            "SELECT {COLUMNS} FROM connections c WHERE {} ORDER BY {order} LIMIT {}",
+            "SELECT {} FROM {from} WHERE {} ORDER BY {order} LIMIT {}",
+            qualified_columns(),
             clauses.join(" AND "),
             u64::from(limit) + 1
         );
@@ -132,9 +159,15 @@ impl Store {
         filter: &BrowseFilter,
         cap: u32,
     ) -> Result<u64, StoreError> {
-        let (clauses, args) = conditions(self.backend(), project, environment, filter);
+        let (from, clauses, args) = conditions(
+            self.backend(),
+            project,
+            environment,
+            filter,
+            TagMatch::FromIndex,
+        );
         let sql = format!(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM connections c WHERE {} LIMIT {cap}) capped",
+            "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM {from} WHERE {} LIMIT {cap}) capped",
             clauses.join(" AND ")
         );
         let n: i64 = bind(sqlx::query(&sql), &args)
@@ -186,13 +219,27 @@ pub struct RefreshStatus {
     pub next_attempt_at: Option<Timestamp>,
 }
 
+/// Below this many matches a tag filter is driven from the tag index.
+const SPARSE_TAG_MATCHES: u32 = 2_000;
+
+/// How a tag condition is written, which decides the plan: `FromIndex` joins from the first tag's rows in
+/// `connection_tags_by_tag` to their connections (streamed, so a count stops at its cap), cheap when the
+/// tag is rare or when only counting; `Probe` (`EXISTS`) checks each connection met in page order, cheap
+/// when the tag is common.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagMatch {
+    FromIndex,
+    Probe,
+}
+
 /// The filter's conditions (ANDed) and their arguments in `$1..` order.
 fn conditions(
     backend: Backend,
     project: &ProjectId,
     environment: Environment,
     f: &BrowseFilter,
-) -> (Vec<String>, Vec<Arg>) {
+    tags: TagMatch,
+) -> (&'static str, Vec<String>, Vec<Arg>) {
     let mut args = vec![
         Arg::Text(project.as_str().to_owned()),
         Arg::Text(environment.as_str().to_owned()),
@@ -230,14 +277,23 @@ fn conditions(
     if let Some(s) = f.state {
         text(&mut clauses, &mut args, "c.state", s.as_str());
     }
-    for tag in &f.tags {
+    let mut from = "connections c";
+    for (i, tag) in f.tags.iter().enumerate() {
         args.push(Arg::Text(tag.clone()));
-        clauses.push(format!(
-            "EXISTS (SELECT 1 FROM connection_tags t WHERE t.connection_id = c.id AND t.tag = ${})",
-            args.len()
-        ));
+        if i == 0 && tags == TagMatch::FromIndex {
+            from = "connection_tags t0 CROSS JOIN connections c";
+            clauses.push(format!(
+                "t0.tag = ${} AND c.id = t0.connection_id",
+                args.len()
+            ));
+        } else {
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM connection_tags t WHERE t.connection_id = c.id AND t.tag = ${})",
+                args.len()
+            ));
+        }
     }
-    (clauses, args)
+    (from, clauses, args)
 }
 
 fn bind<'q>(

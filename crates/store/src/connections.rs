@@ -347,3 +347,94 @@ enum Lookup {
     Id,
     Key,
 }
+
+/// Rows per multi-row statement in [`Store::insert_connections`] (18 parameters each).
+const BATCH_ROWS: usize = 100;
+
+impl Store {
+    /// Stores many new connections with their sealed credentials in one transaction, a hundred rows per
+    /// statement (bulk imports, benchmarks); all or nothing.
+    pub async fn insert_connections(
+        &self,
+        rows: &[(Connection, SealedRow)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for chunk in rows.chunks(BATCH_ROWS) {
+            let marks = |per_row: usize, n: usize| {
+                (0..n)
+                    .map(|r| {
+                        let cols: Vec<String> = (1..=per_row)
+                            .map(|c| format!("${}", r * per_row + c))
+                            .collect();
+                        format!("({})", cols.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let sql = format!(
+                "INSERT INTO connections ({COLUMNS}) VALUES {}",
+                marks(18, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for (c, _) in chunk {
+                let tags = serde_json::to_string(&c.tags)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let fields = serde_json::to_string(&c.fields)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                q = q
+                    .bind(c.id.clone())
+                    .bind(c.key.as_str().to_owned())
+                    .bind(c.project_id.as_str().to_owned())
+                    .bind(c.environment.as_str())
+                    .bind(c.platform.clone())
+                    .bind(c.platform_version.clone())
+                    .bind(c.identity.as_str().to_owned())
+                    .bind(c.identity_type.as_str())
+                    .bind(c.name.clone())
+                    .bind(tags)
+                    .bind(c.state.as_str())
+                    .bind(i64::from(c.active))
+                    .bind(c.version)
+                    .bind(fields)
+                    .bind(c.oauth_expires_at.map(Timestamp::unix_millis))
+                    .bind(c.oauth_scopes.clone())
+                    .bind(c.created_at.unix_millis())
+                    .bind(c.updated_at.unix_millis());
+            }
+            q.execute(&mut *tx).await?;
+            let tagged: Vec<(&str, &str)> = chunk
+                .iter()
+                .flat_map(|(c, _)| c.tags.iter().map(move |t| (c.id.as_str(), t.as_str())))
+                .collect();
+            if !tagged.is_empty() {
+                let sql = format!(
+                    "INSERT INTO connection_tags (connection_id, tag) VALUES {}",
+                    marks(2, tagged.len())
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, tag) in tagged {
+                    q = q.bind(id).bind(tag);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            let sql = format!(
+                "INSERT INTO sealed_secrets (id, scope, purpose, key_id, blob, created_at, updated_at) VALUES {}",
+                marks(7, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for (c, s) in chunk {
+                q = q
+                    .bind(s.id.clone())
+                    .bind(s.scope.clone())
+                    .bind(s.purpose.clone())
+                    .bind(s.blob.key_id().to_owned())
+                    .bind(s.blob.as_bytes().to_vec())
+                    .bind(c.created_at.unix_millis())
+                    .bind(c.created_at.unix_millis());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

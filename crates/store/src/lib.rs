@@ -137,3 +137,11 @@ impl Store {
         &self.pool
     }
 }
+
+impl Store {
+    /// Refreshes the query planner's statistics (after a bulk import): `ANALYZE` on both backends.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+}

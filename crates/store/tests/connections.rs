@@ -399,3 +399,122 @@ async fn browsing_pages_by_keyset_over_equal_times_and_filters_by_prefix_state_a
     assert_eq!(count(BrowseFilter::default(), 10).await, 10);
     assert_eq!(count(prefix("user_1"), 1000).await, 10);
 }
+
+#[tokio::test]
+async fn bulk_inserts_store_connections_tags_and_credentials_together() {
+    use keyway_store::connection_browse::BrowseFilter;
+    let f = Fixture::new().await;
+    let a = f.project("a").await;
+    let template = f
+        .connect(&a, Environment::Test, "slack", "seed", &[], 1)
+        .await;
+    let rows: Vec<(Connection, SealedRow)> = (0..250)
+        .map(|i| {
+            let hex = format!("{:032x}", i + 1);
+            let identity = Identity::parse(&format!("bulk_{i:03}")).expect("identity");
+            let c = Connection {
+                id: format!("conn_{hex}"),
+                key: ConnectionKey::build(Environment::Test, "slack", &hex, &identity),
+                identity,
+                tags: if i % 50 == 0 {
+                    vec!["vip".into(), "eu".into()]
+                } else {
+                    Vec::new()
+                },
+                created_at: Timestamp::from_unix_millis(10 + i),
+                ..template.clone()
+            };
+            let secret_id = format!("{}/credentials", c.id);
+            let sealed = SealedRow {
+                blob: seal(
+                    &f.ring,
+                    &Aad::new("connection.credentials", a.as_str(), &secret_id),
+                    b"{}",
+                ),
+                id: secret_id,
+                scope: a.as_str().into(),
+                purpose: "connection.credentials".into(),
+            };
+            (c, sealed)
+        })
+        .collect();
+    f.store
+        .insert_connections(&rows)
+        .await
+        .expect("bulk insert");
+    let all = BrowseFilter::default();
+    assert_eq!(
+        f.store
+            .count_connections_up_to(&a, Environment::Test, &all, 1000)
+            .await
+            .expect("count"),
+        251
+    );
+    let vip = BrowseFilter {
+        tags: vec!["vip".into(), "eu".into()],
+        ..BrowseFilter::default()
+    };
+    assert_eq!(
+        browse_all(&f, &a, &vip, 2).await,
+        vec!["bulk_200", "bulk_150", "bulk_100", "bulk_050", "bulk_000"]
+    );
+    let (stored, _) = f
+        .store
+        .list_connections(&a, Environment::Test, &ConnectionFilter::default(), ALL)
+        .await
+        .expect("list");
+    assert!(stored.contains(&rows[7].0));
+    assert!(f
+        .store
+        .sealed(&rows[249].1.id)
+        .await
+        .expect("sealed")
+        .is_some());
+    // A tag on more than 2,000 connections is matched by probing in page order: same answers.
+    let many: Vec<(Connection, SealedRow)> = (0..2_100)
+        .map(|i| {
+            let (mut c, mut s) = rows[0].clone();
+            let hex = format!("{:032x}", 100_000 + i);
+            c.identity = Identity::parse(&format!("many_{i:04}")).expect("identity");
+            c.id = format!("conn_{hex}");
+            c.key = ConnectionKey::build(Environment::Test, "slack", &hex, &c.identity);
+            c.tags = vec!["many".into()];
+            c.created_at = Timestamp::from_unix_millis(1_000 + i);
+            s.id = format!("{}/credentials", c.id);
+            (c, s)
+        })
+        .collect();
+    f.store
+        .insert_connections(&many)
+        .await
+        .expect("bulk insert");
+    let tagged = BrowseFilter {
+        tags: vec!["many".into()],
+        ..BrowseFilter::default()
+    };
+    let walked = browse_all(&f, &a, &tagged, 500).await;
+    assert_eq!(walked.len(), 2_100);
+    assert_eq!(walked[0], "many_2099");
+    assert_eq!(
+        f.store
+            .count_connections_up_to(&a, Environment::Test, &tagged, 10_001)
+            .await
+            .expect("count"),
+        2_100
+    );
+
+    // All or nothing: a batch with one duplicate id stores none of its rows.
+    let mut again = rows[..3].to_vec();
+    for (c, s) in again.iter_mut().take(2) {
+        c.id = format!("{}x", c.id);
+        c.key = ConnectionKey::from_trusted(format!("{}x", c.key));
+        s.id = format!("{}/credentials", c.id);
+    }
+    assert!(f.store.insert_connections(&again).await.is_err());
+    assert!(f
+        .store
+        .connection(&a, Environment::Test, &again[0].0.id)
+        .await
+        .expect("read")
+        .is_none());
+}
