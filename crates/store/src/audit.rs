@@ -120,7 +120,8 @@ impl Store {
              ORDER BY created_at DESC, id DESC LIMIT {}",
             u64::from(limit) + 1
         );
-        let mut query = sqlx::query(&sql);
+        // Planned for its values (see `connection_browse::bind`).
+        let mut query = sqlx::query(&sql).persistent(false);
         for a in &args {
             query = query.bind(a.as_str());
         }

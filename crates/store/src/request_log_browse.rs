@@ -95,7 +95,8 @@ impl Store {
             clauses.join(" AND "),
             u64::from(limit) + 1
         );
-        let mut query = sqlx::query(&sql);
+        // Planned for its values (see `connection_browse::bind`).
+        let mut query = sqlx::query(&sql).persistent(false);
         for t in &texts {
             query = query.bind(t.as_str());
         }
