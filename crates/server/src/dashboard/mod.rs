@@ -56,18 +56,18 @@ pub fn router() -> Router<AppState> {
             post(integrations::remove_oauth_app),
         )
         .route(&format!("{P}/connections"), get(connections::list))
-        .route(&format!("{P}/connections/{{id}}"), get(connections::detail))
+        .route(&format!("{P}/connections/{{id}}"), get(connection::detail))
         .route(
             &format!("{P}/connections/{{id}}/tags"),
-            post(connections::set_tags),
+            post(connection::set_tags),
         )
         .route(
             &format!("{P}/connections/{{id}}/test"),
-            post(connections::test),
+            post(connection::test),
         )
         .route(
             &format!("{P}/connections/{{id}}/delete"),
-            post(connections::delete),
+            post(connection::delete),
         )
         .route(&format!("{P}/actions"), get(actions::list))
         .route(&format!("{P}/actions/{{id}}"), get(actions::detail))

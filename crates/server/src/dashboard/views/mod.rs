@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod actions;
 pub mod audit;
 pub mod auth;
+pub mod connection;
 pub mod connections;
 mod format;
 pub mod home;
