@@ -3,13 +3,16 @@
 
 mod support;
 
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use keyway_crypto::master_key::MasterKey;
 use keyway_testkit::{backend, fresh_database, TestBackend, TestDatabase};
 use secrecy::ExposeSecret;
-use support::process::{keyway_command as keyway, serve_process, ServeProcess};
+use std::process::{Command, Output};
+
+use support::process::{
+    get_status, keyway_command as keyway, run, serve, serve_process, stderr, stdout,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyway");
 
@@ -18,32 +21,6 @@ fn key_file(db: &TestDatabase) -> std::path::PathBuf {
         TestBackend::Postgres => db.dir.path().join("pg-master.key"),
         TestBackend::Sqlite => db.dir.path().join("data").join("master.key"),
     }
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("run keyway")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// `keyway serve` against the test database, on a port the OS picks.
-fn serve(db: &TestDatabase) -> ServeProcess {
-    serve_process(keyway(db))
-}
-
-fn get_status(base: &str, path: &str, key: Option<&str>) -> u16 {
-    let client = reqwest::blocking::Client::new();
-    let mut req = client.get(format!("{base}{path}"));
-    if let Some(key) = key {
-        req = req.header("x-pica-secret", key);
-    }
-    req.send().expect("request").status().as_u16()
 }
 
 fn keys_in(text: &str) -> (String, String) {

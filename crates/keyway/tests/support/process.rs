@@ -183,3 +183,31 @@ impl Drop for ServeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a `keyway` command to completion.
+pub fn run(cmd: &mut Command) -> std::process::Output {
+    cmd.output().expect("run keyway")
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `keyway serve` against the test database, on a port the OS picks.
+pub fn serve(db: &TestDatabase) -> ServeProcess {
+    serve_process(keyway_command(db))
+}
+
+/// The status of `GET {base}{path}`, with a secret key when given.
+pub fn get_status(base: &str, path: &str, key: Option<&str>) -> u16 {
+    let client = reqwest::blocking::Client::new();
+    let mut req = client.get(format!("{base}{path}"));
+    if let Some(key) = key {
+        req = req.header("x-pica-secret", key);
+    }
+    req.send().expect("request").status().as_u16()
+}
