@@ -6,6 +6,7 @@ use keyway_core::environment::Environment;
 use keyway_core::id::ProjectId;
 use keyway_core::project::Principal;
 use keyway_core::timestamp::Timestamp;
+use keyway_store::connection_browse::{BrowseCursor, BrowseFilter, RefreshStatus};
 use keyway_store::connections::Window;
 
 use crate::error::BrokerError;
@@ -123,5 +124,61 @@ impl Broker {
         } else {
             Err(BrokerError::ConnectionNotFound)
         }
+    }
+}
+
+/// The dashboard's reads: any connection of a project environment, found and paged by what an operator
+/// types (no secret key involved; the session's role was checked by the caller).
+impl Broker {
+    /// One connection of this project environment.
+    pub async fn connection_in(
+        &self,
+        project: &ProjectId,
+        env: Environment,
+        id: &str,
+    ) -> Result<Option<Connection>, BrokerError> {
+        Ok(self.store.connection(project, env, id).await?)
+    }
+
+    /// Up to `limit` connections after `after` (keyset), and whether more follow.
+    pub async fn browse_connections(
+        &self,
+        project: &ProjectId,
+        env: Environment,
+        filter: &BrowseFilter,
+        after: Option<&BrowseCursor>,
+        limit: u32,
+    ) -> Result<(Vec<Connection>, bool), BrokerError> {
+        Ok(self
+            .store
+            .browse_connections(project, env, filter, after, limit)
+            .await?)
+    }
+
+    /// How many connections match, counted no further than `cap`.
+    pub async fn count_connections(
+        &self,
+        project: &ProjectId,
+        env: Environment,
+        filter: &BrowseFilter,
+        cap: u32,
+    ) -> Result<u64, BrokerError> {
+        Ok(self
+            .store
+            .count_connections_up_to(project, env, filter, cap)
+            .await?)
+    }
+
+    /// When a connection's token was last refreshed and how that went.
+    pub async fn refresh_status(
+        &self,
+        project: &ProjectId,
+        env: Environment,
+        id: &str,
+    ) -> Result<Option<RefreshStatus>, BrokerError> {
+        Ok(self
+            .store
+            .connection_refresh_status(project, env, id)
+            .await?)
     }
 }

@@ -73,6 +73,16 @@ impl Broker {
             .collect())
     }
 
+    /// One platform's settings in this environment (none when never changed).
+    pub async fn integration_settings(
+        &self,
+        project: &ProjectId,
+        env: Environment,
+        slug: &str,
+    ) -> Result<Option<IntegrationSettings>, BrokerError> {
+        Ok(self.store.integration(project, env, slug).await?)
+    }
+
     /// Only the platforms AuthKit shows in this environment.
     pub async fn enabled_integrations(
         &self,

@@ -61,6 +61,10 @@ impl Broker {
         Ok(self.store.list_projects().await?)
     }
 
+    pub async fn project(&self, id: &ProjectId) -> Result<Option<Project>, BrokerError> {
+        Ok(self.store.project_by_id(id).await?)
+    }
+
     pub async fn create_project(&self, name: &str, actor: &Actor) -> Result<Project, BrokerError> {
         create_project(&self.store, name, actor).await
     }

@@ -162,3 +162,30 @@ pub async fn run_retention(store: Store, days: u32, mut stop: watch::Receiver<bo
         }
     }
 }
+
+impl crate::Broker {
+    /// Up to `limit` log entries older than `after`, newest first, and whether more follow.
+    pub async fn browse_request_logs(
+        &self,
+        project: &keyway_core::id::ProjectId,
+        env: keyway_core::environment::Environment,
+        filter: &keyway_store::request_log_browse::LogBrowseFilter,
+        after: Option<&keyway_store::request_log_browse::LogCursor>,
+        limit: u32,
+    ) -> Result<(Vec<RequestLog>, bool), crate::error::BrokerError> {
+        Ok(self
+            .store
+            .browse_request_logs(project, env, filter, after, limit)
+            .await?)
+    }
+
+    /// One entry of this project environment's log.
+    pub async fn request_log_entry(
+        &self,
+        project: &keyway_core::id::ProjectId,
+        env: keyway_core::environment::Environment,
+        id: &str,
+    ) -> Result<Option<RequestLog>, crate::error::BrokerError> {
+        Ok(self.store.request_log(project, env, id).await?)
+    }
+}

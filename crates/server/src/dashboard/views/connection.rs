@@ -91,17 +91,17 @@ async fn detail_page(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let store = &state.broker.store;
-    let c = match store.connection(&project.id, env, id).await {
+    let broker = &state.broker;
+    let c = match broker.connection_in(&project.id, env, id).await {
         Ok(Some(c)) => c,
         Ok(None) => return not_found(),
-        Err(e) => return broker_problem(e.into()),
+        Err(e) => return broker_problem(e),
     };
-    let refresh = match store.connection_refresh_status(&project.id, env, id).await {
+    let refresh = match broker.refresh_status(&project.id, env, id).await {
         Ok(r) => r,
-        Err(e) => return broker_problem(e.into()),
+        Err(e) => return broker_problem(e),
     };
-    let logs = match store
+    let logs = match broker
         .browse_request_logs(
             &project.id,
             env,
@@ -115,7 +115,7 @@ async fn detail_page(
         .await
     {
         Ok((logs, _)) => logs,
-        Err(e) => return broker_problem(e.into()),
+        Err(e) => return broker_problem(e),
     };
     let events = match state
         .broker
@@ -329,10 +329,10 @@ pub async fn delete(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let c = match state.broker.store.connection(&project.id, env, &id).await {
+    let c = match state.broker.connection_in(&project.id, env, &id).await {
         Ok(Some(c)) => c,
         Ok(None) => return not_found(),
-        Err(e) => return broker_problem(e.into()),
+        Err(e) => return broker_problem(e),
     };
     if form.confirmed != "yes" {
         let page = DeletePage {

@@ -222,12 +222,12 @@ pub async fn list(
         ),
         Ok(filter) => {
             let after = parse_cursor(&q.after);
-            let store = &state.broker.store;
-            let page = store
+            let broker = &state.broker;
+            let page = broker
                 .browse_connections(&project.id, env, filter, after.as_ref(), PAGE_SIZE)
                 .await;
-            let total = store
-                .count_connections_up_to(&project.id, env, filter, COUNT_CAP + 1)
+            let total = broker
+                .count_connections(&project.id, env, filter, COUNT_CAP + 1)
                 .await;
             match (page, total) {
                 (Ok((rows, more)), Ok(total)) => {
@@ -239,7 +239,7 @@ pub async fn list(
                     };
                     (rows, next, total, None, StatusCode::OK)
                 }
-                (Err(e), _) | (_, Err(e)) => return broker_problem(e.into()),
+                (Err(e), _) | (_, Err(e)) => return broker_problem(e),
             }
         }
     };

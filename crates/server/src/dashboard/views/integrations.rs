@@ -278,9 +278,13 @@ async fn detail_page(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let settings = match state.broker.store.integration(&project.id, env, slug).await {
+    let settings = match state
+        .broker
+        .integration_settings(&project.id, env, slug)
+        .await
+    {
         Ok(s) => s,
-        Err(e) => return broker_problem(e.into()),
+        Err(e) => return broker_problem(e),
     };
     let app = settings.as_ref().and_then(|s| s.oauth_app.clone());
     let default_scopes = platform
@@ -367,14 +371,13 @@ pub async fn save_oauth_app(
     let mut errors = BTreeMap::new();
     let existing_secret = match state
         .broker
-        .store
-        .integration(&project_row.id, env_value, &slug)
+        .integration_settings(&project_row.id, env_value, &slug)
         .await
     {
         Ok(s) => s
             .and_then(|s| s.oauth_app)
             .is_some_and(|a| a.client_secret_id.is_some()),
-        Err(e) => return broker_problem(e.into()),
+        Err(e) => return broker_problem(e),
     };
     if secret.is_empty() && !existing_secret {
         errors.insert(

@@ -139,12 +139,11 @@ pub async fn list(
     });
     let (logs, more) = match state
         .broker
-        .store
         .browse_request_logs(&project.id, env, &filter, after.as_ref(), 50)
         .await
     {
         Ok(r) => r,
-        Err(e) => return broker_problem(e.into()),
+        Err(e) => return broker_problem(e),
     };
     let next = if more {
         logs.last().map(|l| {
@@ -200,10 +199,10 @@ pub async fn detail(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let log = match state.broker.store.request_log(&project.id, env, &id).await {
+    let log = match state.broker.request_log_entry(&project.id, env, &id).await {
         Ok(Some(l)) => l,
         Ok(None) => return not_found(),
-        Err(e) => return broker_problem(e.into()),
+        Err(e) => return broker_problem(e),
     };
     let page = RequestPage {
         r: row(&log),

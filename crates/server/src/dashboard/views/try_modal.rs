@@ -89,10 +89,10 @@ pub async fn token(
         Ok(p) => p,
         Err(_) => return json_error(StatusCode::NOT_FOUND, "No such project."),
     };
-    match state.broker.store.project_by_id(&project).await {
+    match state.broker.project(&project).await {
         Ok(Some(_)) => {}
         Ok(None) => return json_error(StatusCode::NOT_FOUND, "No such project."),
-        Err(e) => return crate::dashboard::problem::broker_problem(e.into()),
+        Err(e) => return crate::dashboard::problem::broker_problem(e),
     }
     let body = AuthkitRequest {
         identity: q.identity,
