@@ -91,24 +91,15 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    /// The frame for `section` of `project`'s `env`; a project that does not exist is a 404 page.
-    pub async fn load(
-        state: &AppState,
+    /// The frame for `section` of `frame`'s project environment, for `signed`.
+    pub fn new(
+        frame: &Frame,
         signed: &Signed,
-        project: &str,
-        env: &str,
         section: &'static str,
         title: impl Into<String>,
         flash: Option<Flash>,
-    ) -> Result<(Self, Project, Environment), Response> {
-        let env: Environment = env.parse().map_err(|_| not_found())?;
-        let projects = state.broker.projects().await.map_err(broker_problem)?;
-        let current = project
-            .parse::<ProjectId>()
-            .ok()
-            .and_then(|id| projects.iter().find(|p| p.id == id).cloned())
-            .ok_or_else(not_found)?;
-        let chrome = Self {
+    ) -> Self {
+        Self {
             nonce: super::page::nonce(),
             csrf: signed.csrf.clone(),
             title: title.into(),
@@ -116,23 +107,23 @@ impl Chrome {
             role: signed.operator.role.as_str(),
             can_change: signed.operator.role.can_change(),
             is_owner: signed.operator.role.can_manage_accounts(),
-            projects: projects
+            projects: frame
+                .projects
                 .iter()
                 .map(|p| ProjectOption {
                     id: p.id.to_string(),
                     name: p.name.clone(),
-                    selected: p.id == current.id,
+                    selected: p.id == frame.project.id,
                 })
                 .collect(),
-            project_id: current.id.to_string(),
-            project_name: current.name.clone(),
-            env: env.as_str(),
+            project_id: frame.project.id.to_string(),
+            project_name: frame.project.name.clone(),
+            env: frame.env.as_str(),
             section,
             flash,
             css: assets::css_url(),
             js: assets::js_url(),
-        };
-        Ok((chrome, current, env))
+        }
     }
 
     /// `/dashboard/{project}/{env}/{rest}`.
@@ -148,6 +139,68 @@ impl Chrome {
 
     pub fn is_test(&self) -> bool {
         self.env == "test"
+    }
+}
+
+/// The project environment a page is about, from its path (`/dashboard/{project}/{env}/…`), with every
+/// project for the switcher. A project that does not exist, or an environment other than `test` and
+/// `live`, is a 404 page.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub project: Project,
+    pub env: Environment,
+    projects: Vec<Project>,
+}
+
+impl Frame {
+    /// The page's chrome, and the project and environment it is about.
+    pub fn chrome(
+        &self,
+        signed: &Signed,
+        section: &'static str,
+        title: impl Into<String>,
+        flash: Option<Flash>,
+    ) -> (Chrome, Project, Environment) {
+        (
+            Chrome::new(self, signed, section, title, flash),
+            self.project.clone(),
+            self.env,
+        )
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for Frame {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_owned())
+                .unwrap_or_default()
+        };
+        let env: Environment = param("env").parse().map_err(|_| not_found())?;
+        let id = param("project")
+            .parse::<ProjectId>()
+            .map_err(|_| not_found())?;
+        let projects = state.broker.projects().await.map_err(broker_problem)?;
+        let project = projects
+            .iter()
+            .find(|p| p.id == id)
+            .cloned()
+            .ok_or_else(not_found)?;
+        Ok(Self {
+            project,
+            env,
+            projects,
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::format::When;
-use crate::dashboard::chrome::{render, Chrome, Flash, FlashCookie};
+use crate::dashboard::chrome::{render, Chrome, Flash, FlashCookie, Frame};
 use crate::dashboard::form::Submitted;
 use crate::dashboard::page::see_other;
 use crate::dashboard::problem::broker_problem;
@@ -44,15 +44,10 @@ async fn accounts_page(
     state: &AppState,
     signed: &Signed,
     flash: Option<Flash>,
-    project: &str,
-    env: &str,
+    frame: &Frame,
     failed: Option<(String, String, String)>,
 ) -> Response {
-    let (chrome, _, _) =
-        match Chrome::load(state, signed, project, env, "accounts", "Accounts", flash).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, _, _) = frame.chrome(signed, "accounts", "Accounts", flash);
     let operators = match state.broker.operators().await {
         Ok(o) => o,
         Err(e) => return broker_problem(e),
@@ -90,10 +85,10 @@ async fn accounts_page(
 pub async fn list(
     State(state): State<AppState>,
     OwnerOnly(signed): OwnerOnly,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
 ) -> Response {
-    accounts_page(&state, &signed, flash, &project, &env, None).await
+    accounts_page(&state, &signed, flash, &frame, None).await
 }
 
 #[derive(Template)]
@@ -127,12 +122,12 @@ pub struct InviteForm {
 pub async fn invite(
     State(state): State<AppState>,
     OwnerOnly(signed): OwnerOnly,
-    Path((project, env)): Path<(String, String)>,
+    frame: Frame,
     Submitted { form, .. }: Submitted<InviteForm>,
 ) -> Response {
     let Ok(role) = form.role.parse::<Role>() else {
         let failed = (form.email, form.role, "Choose a role.".to_owned());
-        return accounts_page(&state, &signed, None, &project, &env, Some(failed)).await;
+        return accounts_page(&state, &signed, None, &frame, Some(failed)).await;
     };
     match state
         .broker
@@ -140,20 +135,7 @@ pub async fn invite(
         .await
     {
         Ok((operator, link)) => {
-            let (chrome, _, _) = match Chrome::load(
-                &state,
-                &signed,
-                &project,
-                &env,
-                "accounts",
-                "New account",
-                None,
-            )
-            .await
-            {
-                Ok(c) => c,
-                Err(r) => return r,
-            };
+            let (chrome, _, _) = frame.chrome(&signed, "accounts", "New account", None);
             let url = password_url(&state, &link);
             link_page(
                 chrome,
@@ -164,7 +146,7 @@ pub async fn invite(
         }
         Err(BrokerError::Account(e)) => {
             let failed = (form.email, form.role, e.to_string());
-            accounts_page(&state, &signed, None, &project, &env, Some(failed)).await
+            accounts_page(&state, &signed, None, &frame, Some(failed)).await
         }
         Err(e) => broker_problem(e),
     }
@@ -231,7 +213,8 @@ pub async fn remove(
 pub async fn password_link(
     State(state): State<AppState>,
     OwnerOnly(signed): OwnerOnly,
-    Path((project, env, id)): Path<(String, String, String)>,
+    frame: Frame,
+    Path((_, _, id)): Path<(String, String, String)>,
     Submitted { .. }: Submitted<super::Nothing>,
 ) -> Response {
     let Ok(id) = id.parse::<OperatorId>() else {
@@ -248,20 +231,7 @@ pub async fn password_link(
         .await
     {
         Ok((operator, link)) => {
-            let (chrome, _, _) = match Chrome::load(
-                &state,
-                &signed,
-                &project,
-                &env,
-                "accounts",
-                "Password link",
-                None,
-            )
-            .await
-            {
-                Ok(c) => c,
-                Err(r) => return r,
-            };
+            let (chrome, _, _) = frame.chrome(&signed, "accounts", "Password link", None);
             let url = password_url(&state, &link);
             link_page(
                 chrome,
@@ -283,37 +253,17 @@ struct AccountPage {
 }
 
 /// `GET /dashboard/{project}/{env}/account`
-pub async fn account(
-    State(state): State<AppState>,
-    signed: Signed,
-    FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
-) -> Response {
-    account_page(&state, &signed, flash, &project, &env, None).await
+pub async fn account(signed: Signed, frame: Frame, FlashCookie(flash): FlashCookie) -> Response {
+    account_page(&signed, flash, &frame, None).await
 }
 
 async fn account_page(
-    state: &AppState,
     signed: &Signed,
     flash: Option<Flash>,
-    project: &str,
-    env: &str,
+    frame: &Frame,
     error: Option<(String, String)>,
 ) -> Response {
-    let (chrome, _, _) = match Chrome::load(
-        state,
-        signed,
-        project,
-        env,
-        "account",
-        "Your account",
-        flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, _, _) = frame.chrome(signed, "account", "Your account", flash);
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -338,7 +288,7 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     signed: Signed,
-    Path((project, env)): Path<(String, String)>,
+    frame: Frame,
     Submitted { form, .. }: Submitted<PasswordForm>,
 ) -> Response {
     if form.password != form.confirm {
@@ -346,7 +296,7 @@ pub async fn change_password(
             "confirm".to_owned(),
             "The two new passwords are not the same.".to_owned(),
         );
-        return account_page(&state, &signed, None, &project, &env, Some(e)).await;
+        return account_page(&signed, None, &frame, Some(e)).await;
     }
     match state
         .broker
@@ -360,7 +310,7 @@ pub async fn change_password(
         .await
     {
         Ok(()) => see_other(
-            &format!("/dashboard/{project}/{env}/account"),
+            &format!("/dashboard/{}/{}/account", frame.project.id, frame.env),
             Some(Flash::ok(
                 "Password changed. Your other sessions were signed out.",
             )),
@@ -376,15 +326,7 @@ pub async fn change_password(
                 }
                 other => other.to_string(),
             };
-            account_page(
-                &state,
-                &signed,
-                None,
-                &project,
-                &env,
-                Some((field.into(), message)),
-            )
-            .await
+            account_page(&signed, None, &frame, Some((field.into(), message))).await
         }
         Err(e) => broker_problem(e),
     }

@@ -10,7 +10,7 @@ use keyway_catalog::actions::Action;
 use serde::Deserialize;
 
 use super::format::{count, enc};
-use crate::dashboard::chrome::{not_found, render, Chrome, FlashCookie};
+use crate::dashboard::chrome::{not_found, render, Chrome, FlashCookie, Frame};
 use crate::dashboard::session::Signed;
 use crate::AppState;
 
@@ -60,15 +60,11 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (chrome, _, _) =
-        match Chrome::load(&state, &signed, &project, &env, "actions", "Actions", flash).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, _, _) = frame.chrome(&signed, "actions", "Actions", flash);
     let catalog = &state.broker.catalog;
     let actions = catalog.actions();
     let mut platforms: Vec<(String, String, String)> = actions
@@ -145,27 +141,15 @@ struct ActionPage {
 pub async fn detail(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env, id)): Path<(String, String, String)>,
+    Path((_, _, id)): Path<(String, String, String)>,
 ) -> Response {
     let catalog = &state.broker.catalog;
     let Some(action) = catalog.actions().get(&id) else {
         return not_found();
     };
-    let (chrome, _, _) = match Chrome::load(
-        &state,
-        &signed,
-        &project,
-        &env,
-        "actions",
-        action.title(),
-        flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, _, _) = frame.chrome(&signed, "actions", action.title(), flash);
     let platform = catalog.get(action.platform());
     let base_url = platform
         .map(|p| p.base_url().as_str().to_owned())

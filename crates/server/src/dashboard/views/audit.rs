@@ -2,7 +2,7 @@
 //! when, from which address; never a secret), newest first, for this project and account-wide events.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyway_core::audit::{ActorKind, AuditEvent};
@@ -11,7 +11,7 @@ use keyway_store::audit::{AuditCursor, AuditFilter};
 use serde::Deserialize;
 
 use super::format::{enc, When};
-use crate::dashboard::chrome::{render, Chrome, FlashCookie};
+use crate::dashboard::chrome::{render, Chrome, FlashCookie, Frame};
 use crate::dashboard::problem::broker_problem;
 use crate::dashboard::session::Signed;
 use crate::AppState;
@@ -88,24 +88,11 @@ const KINDS: [&str; 7] = [
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
     Query(q): Query<AuditQuery>,
 ) -> Response {
-    let (chrome, project, _) = match Chrome::load(
-        &state,
-        &signed,
-        &project,
-        &env,
-        "audit",
-        "Audit trail",
-        flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, _) = frame.chrome(&signed, "audit", "Audit trail", flash);
     let after = q.after.split_once('|').and_then(|(t, id)| {
         Some(AuditCursor {
             created_at: Timestamp::from_unix_millis(t.parse().ok()?),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::connections::{row, Row};
 use super::format::When;
-use crate::dashboard::chrome::{not_found, render, Chrome, Flash, FlashCookie};
+use crate::dashboard::chrome::{not_found, render, Chrome, Flash, FlashCookie, Frame};
 use crate::dashboard::form::Submitted;
 use crate::dashboard::page::see_other;
 use crate::dashboard::problem::broker_problem;
@@ -62,35 +62,22 @@ struct ConnectionPage {
 pub async fn detail(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env, id)): Path<(String, String, String)>,
+    Path((_, _, id)): Path<(String, String, String)>,
 ) -> Response {
-    detail_page(&state, &signed, flash, &project, &env, &id, None).await
+    detail_page(&state, &signed, flash, &frame, &id, None).await
 }
 
 async fn detail_page(
     state: &AppState,
     signed: &Signed,
     flash: Option<Flash>,
-    project: &str,
-    env: &str,
+    frame: &Frame,
     id: &str,
     tags_failed: Option<(String, String)>,
 ) -> Response {
-    let (chrome, project, env) = match Chrome::load(
-        state,
-        signed,
-        project,
-        env,
-        "connections",
-        "Connection",
-        flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, env) = frame.chrome(signed, "connections", "Connection", flash);
     let broker = &state.broker;
     let c = match broker.connection_in(&project.id, env, id).await {
         Ok(Some(c)) => c,
@@ -211,14 +198,11 @@ pub struct TagsForm {
 pub async fn set_tags(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env, id)): Path<(String, String, String)>,
+    frame: Frame,
+    Path((_, _, id)): Path<(String, String, String)>,
     Submitted { form, .. }: Submitted<TagsForm>,
 ) -> Response {
-    let (chrome, project_row, env_value) =
-        match Chrome::load(&state, &signed, &project, &env, "connections", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project_row, env_value) = frame.chrome(&signed, "connections", "", None);
     let tags: Vec<String> = form
         .tags
         .split(',')
@@ -240,8 +224,7 @@ pub async fn set_tags(
                 &state,
                 &signed,
                 None,
-                &project,
-                &env,
+                &frame,
                 &id,
                 Some((form.tags, message)),
             )
@@ -255,15 +238,12 @@ pub async fn set_tags(
 pub async fn test(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env, id)): Path<(String, String, String)>,
+    frame: Frame,
+    Path((_, _, id)): Path<(String, String, String)>,
     axum::Extension(request_id): axum::Extension<crate::request_id::RequestId>,
     Submitted { .. }: Submitted<super::Nothing>,
 ) -> Response {
-    let (chrome, project, env) =
-        match Chrome::load(&state, &signed, &project, &env, "connections", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project, env) = frame.chrome(&signed, "connections", "", None);
     let back = chrome.url(&format!("connections/{id}"));
     let flash = match state
         .broker
@@ -312,23 +292,11 @@ pub struct DeleteForm {
 pub async fn delete(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env, id)): Path<(String, String, String)>,
+    frame: Frame,
+    Path((_, _, id)): Path<(String, String, String)>,
     Submitted { form, .. }: Submitted<DeleteForm>,
 ) -> Response {
-    let (chrome, project, env) = match Chrome::load(
-        &state,
-        &signed,
-        &project,
-        &env,
-        "connections",
-        "Delete connection",
-        None,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, env) = frame.chrome(&signed, "connections", "Delete connection", None);
     let c = match state.broker.connection_in(&project.id, env, &id).await {
         Ok(Some(c)) => c,
         Ok(None) => return not_found(),

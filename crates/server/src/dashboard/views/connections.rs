@@ -3,7 +3,7 @@
 //! page is `connection`.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyway_core::connection::{Connection, ConnectionState};
@@ -13,7 +13,7 @@ use keyway_store::connection_browse::{BrowseCursor, BrowseFilter, IdentityMatch}
 use serde::Deserialize;
 
 use super::format::{count, enc, with_amp, When};
-use crate::dashboard::chrome::{render, Chrome, FlashCookie};
+use crate::dashboard::chrome::{render, Chrome, FlashCookie, Frame};
 use crate::dashboard::problem::broker_problem;
 use crate::dashboard::session::Signed;
 use crate::AppState;
@@ -187,24 +187,11 @@ struct ConnectionsPage {
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (chrome, project, env) = match Chrome::load(
-        &state,
-        &signed,
-        &project,
-        &env,
-        "connections",
-        "Connections",
-        flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, env) = frame.chrome(&signed, "connections", "Connections", flash);
     let platforms: Vec<(String, String)> = state
         .broker
         .catalog

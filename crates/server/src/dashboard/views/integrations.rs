@@ -16,7 +16,7 @@ use keyway_catalog::platform::Platform;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::dashboard::chrome::{render, Chrome, Flash, FlashCookie};
+use crate::dashboard::chrome::{render, Chrome, Flash, FlashCookie, Frame};
 use crate::dashboard::form::Submitted;
 use crate::dashboard::page::see_other;
 use crate::dashboard::problem::broker_problem;
@@ -77,24 +77,11 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (chrome, project, env) = match Chrome::load(
-        &state,
-        &signed,
-        &project,
-        &env,
-        "integrations",
-        "Integrations",
-        flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, env) = frame.chrome(&signed, "integrations", "Integrations", flash);
     let integrations = match state.broker.integrations(&project.id, env).await {
         Ok(i) => i,
         Err(e) => return broker_problem(e),
@@ -169,14 +156,11 @@ pub struct VisibilityForm {
 pub async fn set_visibility(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env, slug)): Path<(String, String, String)>,
+    frame: Frame,
+    Path((_, _, slug)): Path<(String, String, String)>,
     Submitted { form, fetch }: Submitted<VisibilityForm>,
 ) -> Response {
-    let (chrome, project, env) =
-        match Chrome::load(&state, &signed, &project, &env, "integrations", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project, env) = frame.chrome(&signed, "integrations", "", None);
     let enabled = form.enabled == "true";
     let change = IntegrationChange {
         enabled: Some(enabled),
@@ -245,10 +229,11 @@ impl IntegrationPage {
 pub async fn detail(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env, slug)): Path<(String, String, String)>,
+    Path((_, _, slug)): Path<(String, String, String)>,
 ) -> Response {
-    detail_page(&state, &signed, flash, &project, &env, &slug, None).await
+    detail_page(&state, &signed, flash, &frame, &slug, None).await
 }
 
 /// The detail page; with `failed` (the submitted client id and scopes, and the errors) after a bad form.
@@ -256,28 +241,14 @@ async fn detail_page(
     state: &AppState,
     signed: &Signed,
     flash: Option<Flash>,
-    project: &str,
-    env: &str,
+    frame: &Frame,
     slug: &str,
     failed: Option<(String, String, BTreeMap<String, String>)>,
 ) -> Response {
     let Ok(platform) = state.broker.platform(slug) else {
         return crate::dashboard::chrome::not_found();
     };
-    let (chrome, project, env) = match Chrome::load(
-        state,
-        signed,
-        project,
-        env,
-        "integrations",
-        platform.name(),
-        flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, env) = frame.chrome(signed, "integrations", platform.name(), flash);
     let settings = match state
         .broker
         .integration_settings(&project.id, env, slug)
@@ -353,14 +324,11 @@ pub struct OAuthAppForm {
 pub async fn save_oauth_app(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env, slug)): Path<(String, String, String)>,
+    frame: Frame,
+    Path((_, _, slug)): Path<(String, String, String)>,
     Submitted { form, .. }: Submitted<OAuthAppForm>,
 ) -> Response {
-    let (chrome, project_row, env_value) =
-        match Chrome::load(&state, &signed, &project, &env, "integrations", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project_row, env_value) = frame.chrome(&signed, "integrations", "", None);
     let scopes: Vec<String> = form
         .scopes
         .split(|c: char| c.is_whitespace() || c == ',')
@@ -420,8 +388,7 @@ pub async fn save_oauth_app(
         &state,
         &signed,
         None,
-        &project,
-        &env,
+        &frame,
         &slug,
         Some((form.client_id, form.scopes, errors)),
     )
@@ -433,14 +400,11 @@ pub async fn save_oauth_app(
 pub async fn remove_oauth_app(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env, slug)): Path<(String, String, String)>,
+    frame: Frame,
+    Path((_, _, slug)): Path<(String, String, String)>,
     Submitted { .. }: Submitted<super::Nothing>,
 ) -> Response {
-    let (chrome, project, env) =
-        match Chrome::load(&state, &signed, &project, &env, "integrations", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project, env) = frame.chrome(&signed, "integrations", "", None);
     let change = IntegrationChange {
         enabled: None,
         oauth_app: Some(OAuthAppChange::Remove),

@@ -10,7 +10,7 @@ use keyway_core::project::SecretKeyRecord;
 use serde::Deserialize;
 
 use super::format::When;
-use crate::dashboard::chrome::{render, Chrome, Flash, FlashCookie};
+use crate::dashboard::chrome::{render, Chrome, Flash, FlashCookie, Frame};
 use crate::dashboard::form::Submitted;
 use crate::dashboard::page::see_other;
 use crate::dashboard::problem::broker_problem;
@@ -56,16 +56,11 @@ async fn keys_page(
     state: &AppState,
     signed: &Signed,
     flash: Option<Flash>,
-    project: &str,
-    env: &str,
+    frame: &Frame,
     check: Option<CheckResult>,
     name_error: Option<String>,
 ) -> Response {
-    let (chrome, project, env) =
-        match Chrome::load(state, signed, project, env, "keys", "Keys", flash).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project, env) = frame.chrome(signed, "keys", "Keys", flash);
     let keys = match state.broker.keys.list(Some(&project.id)).await {
         Ok(k) => k,
         Err(e) => return broker_problem(e),
@@ -96,10 +91,10 @@ async fn keys_page(
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
 ) -> Response {
-    keys_page(&state, &signed, flash, &project, &env, None, None).await
+    keys_page(&state, &signed, flash, &frame, None, None).await
 }
 
 #[derive(Template)]
@@ -121,23 +116,10 @@ pub struct CreateForm {
 pub async fn create(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env)): Path<(String, String)>,
+    frame: Frame,
     Submitted { form, .. }: Submitted<CreateForm>,
 ) -> Response {
-    let (chrome, project_row, env_value) = match Chrome::load(
-        &state,
-        &signed,
-        &project,
-        &env,
-        "keys",
-        "New secret key",
-        None,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project_row, env_value) = frame.chrome(&signed, "keys", "New secret key", None);
     let name = Some(form.name).filter(|n| !n.trim().is_empty());
     match state
         .broker
@@ -155,7 +137,7 @@ pub async fn create(
             render(&page.chrome, &page, StatusCode::CREATED)
         }
         Err(keyway_broker::error::BrokerError::InvalidField { message, .. }) => {
-            keys_page(&state, &signed, None, &project, &env, None, Some(message)).await
+            keys_page(&state, &signed, None, &frame, None, Some(message)).await
         }
         Err(e) => broker_problem(e),
     }
@@ -165,14 +147,11 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env, id)): Path<(String, String, String)>,
+    frame: Frame,
+    Path((_, _, id)): Path<(String, String, String)>,
     Submitted { .. }: Submitted<super::Nothing>,
 ) -> Response {
-    let (chrome, project, env) =
-        match Chrome::load(&state, &signed, &project, &env, "keys", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project, env) = frame.chrome(&signed, "keys", "", None);
     // Only a key of this project environment, whatever the id names.
     let owned = match state.broker.keys.list(Some(&project.id)).await {
         Ok(keys) => keys
@@ -206,7 +185,7 @@ pub struct CheckForm {
 pub async fn check(
     State(state): State<AppState>,
     signed: Signed,
-    Path((project, env)): Path<(String, String)>,
+    frame: Frame,
     Submitted { form, .. }: Submitted<CheckForm>,
 ) -> Response {
     let result = match state.broker.keys.check(form.key.trim()).await {
@@ -233,5 +212,5 @@ pub async fn check(
         },
         Err(e) => return broker_problem(e),
     };
-    keys_page(&state, &signed, None, &project, &env, Some(result), None).await
+    keys_page(&state, &signed, None, &frame, Some(result), None).await
 }

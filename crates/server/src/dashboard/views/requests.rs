@@ -12,7 +12,7 @@ use keyway_store::request_logs::RequestLog;
 use serde::Deserialize;
 
 use super::format::{enc, When};
-use crate::dashboard::chrome::{not_found, render, Chrome, FlashCookie};
+use crate::dashboard::chrome::{not_found, render, Chrome, FlashCookie, Frame};
 use crate::dashboard::problem::broker_problem;
 use crate::dashboard::session::Signed;
 use crate::AppState;
@@ -111,18 +111,11 @@ struct RequestsPage {
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (chrome, project, env) = match Chrome::load(
-        &state, &signed, &project, &env, "requests", "Requests", flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, env) = frame.chrome(&signed, "requests", "Requests", flash);
     let filter = LogBrowseFilter {
         connection_id: (!q.connection.is_empty()).then(|| q.connection.clone()),
         platform: (!q.platform.is_empty()).then(|| q.platform.clone()),
@@ -188,17 +181,11 @@ struct RequestPage {
 pub async fn detail(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env, id)): Path<(String, String, String)>,
+    Path((_, _, id)): Path<(String, String, String)>,
 ) -> Response {
-    let (chrome, project, env) = match Chrome::load(
-        &state, &signed, &project, &env, "requests", "Request", flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, env) = frame.chrome(&signed, "requests", "Request", flash);
     let log = match state.broker.request_log_entry(&project.id, env, &id).await {
         Ok(Some(l)) => l,
         Ok(None) => return not_found(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyway_broker::error::BrokerError;
@@ -12,7 +12,7 @@ use keyway_broker::settings::SettingsChange;
 use keyway_core::project::Branding;
 use serde::Deserialize;
 
-use crate::dashboard::chrome::{render, Chrome, Flash, FlashCookie};
+use crate::dashboard::chrome::{render, Chrome, Flash, FlashCookie, Frame};
 use crate::dashboard::form::{checked, Submitted};
 use crate::dashboard::page::see_other;
 use crate::dashboard::problem::broker_problem;
@@ -53,15 +53,10 @@ async fn settings_page(
     state: &AppState,
     signed: &Signed,
     flash: Option<Flash>,
-    project: &str,
-    env: &str,
+    frame: &Frame,
     echo: Echo,
 ) -> Response {
-    let (chrome, project, env) =
-        match Chrome::load(state, signed, project, env, "settings", "Settings", flash).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project, env) = frame.chrome(signed, "settings", "Settings", flash);
     let settings = match state.broker.settings(&project.id, env).await {
         Ok(s) => s,
         Err(e) => return broker_problem(e),
@@ -101,10 +96,10 @@ async fn settings_page(
 pub async fn show(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
 ) -> Response {
-    settings_page(&state, &signed, flash, &project, &env, Echo::default()).await
+    settings_page(&state, &signed, flash, &frame, Echo::default()).await
 }
 
 #[derive(Deserialize)]
@@ -116,14 +111,10 @@ pub struct EnvironmentForm {
 pub async fn save_environment(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env)): Path<(String, String)>,
+    frame: Frame,
     Submitted { form, .. }: Submitted<EnvironmentForm>,
 ) -> Response {
-    let (chrome, project, env) =
-        match Chrome::load(&state, &signed, &project, &env, "settings", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project, env) = frame.chrome(&signed, "settings", "", None);
     let required = checked(&form.require_action_ids);
     match state
         .broker
@@ -163,14 +154,10 @@ pub struct BrandingForm {
 pub async fn save_branding(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env)): Path<(String, String)>,
+    frame: Frame,
     Submitted { form, .. }: Submitted<BrandingForm>,
 ) -> Response {
-    let (chrome, project_row, env_value) =
-        match Chrome::load(&state, &signed, &project, &env, "settings", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project_row, env_value) = frame.chrome(&signed, "settings", "", None);
     let branding = Branding {
         company_name: Some(form.company_name),
         logo_url: Some(form.logo_url),
@@ -198,7 +185,7 @@ pub async fn save_branding(
                 errors: BTreeMap::from([(field, message)]),
                 ..Echo::default()
             };
-            settings_page(&state, &signed, None, &project, &env, echo).await
+            settings_page(&state, &signed, None, &frame, echo).await
         }
         Err(e) => broker_problem(e),
     }
@@ -214,14 +201,10 @@ pub struct NameForm {
 pub async fn rename_project(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env)): Path<(String, String)>,
+    frame: Frame,
     Submitted { form, .. }: Submitted<NameForm>,
 ) -> Response {
-    let (chrome, project_row, _) =
-        match Chrome::load(&state, &signed, &project, &env, "settings", "", None).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
+    let (chrome, project_row, _) = frame.chrome(&signed, "settings", "", None);
     match state
         .broker
         .rename_project(&project_row.id, &form.name, &signed.actor())
@@ -240,7 +223,7 @@ pub async fn rename_project(
                 errors: BTreeMap::from([("projectName".to_owned(), message)]),
                 ..Echo::default()
             };
-            settings_page(&state, &signed, None, &project, &env, echo).await
+            settings_page(&state, &signed, None, &frame, echo).await
         }
         Err(e) => broker_problem(e),
     }
@@ -251,7 +234,7 @@ pub async fn rename_project(
 pub async fn create_project(
     State(state): State<AppState>,
     Editor(signed): Editor,
-    Path((project, env)): Path<(String, String)>,
+    frame: Frame,
     Submitted { form, .. }: Submitted<NameForm>,
 ) -> Response {
     match state
@@ -272,7 +255,7 @@ pub async fn create_project(
                 errors: BTreeMap::from([("newProject".to_owned(), message)]),
                 ..Echo::default()
             };
-            settings_page(&state, &signed, None, &project, &env, echo).await
+            settings_page(&state, &signed, None, &frame, echo).await
         }
         Err(e) => broker_problem(e),
     }

@@ -4,13 +4,12 @@
 //! `POST /v1/authkit`.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use keyway_core::environment::Environment;
 use serde::Deserialize;
 
-use crate::dashboard::chrome::{render, Chrome, FlashCookie};
+use crate::dashboard::chrome::{render, Chrome, FlashCookie, Frame};
 use crate::dashboard::session::{Editor, Signed};
 use crate::routes::authkit::{session_reply, AuthkitRequest};
 use crate::AppState;
@@ -26,23 +25,10 @@ struct TryPage {
 pub async fn page(
     State(state): State<AppState>,
     signed: Signed,
+    frame: Frame,
     FlashCookie(flash): FlashCookie,
-    Path((project, env)): Path<(String, String)>,
 ) -> Response {
-    let (chrome, project, env) = match Chrome::load(
-        &state,
-        &signed,
-        &project,
-        &env,
-        "try",
-        "Try the modal",
-        flash,
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (chrome, project, env) = frame.chrome(&signed, "try", "Try the modal", flash);
     let enabled = match state.broker.enabled_integrations(&project.id, env).await {
         Ok(i) => i.len(),
         Err(e) => return crate::dashboard::problem::broker_problem(e),
@@ -64,8 +50,8 @@ pub struct TokenQuery {
 pub async fn token(
     State(state): State<AppState>,
     Editor(signed): Editor,
+    frame: Frame,
     headers: HeaderMap,
-    Path((project, env)): Path<(String, String)>,
     Query(q): Query<TokenQuery>,
     axum::Extension(request_id): axum::Extension<crate::request_id::RequestId>,
 ) -> Response {
@@ -82,25 +68,14 @@ pub async fn token(
             "This page has expired: reload it and try again.",
         );
     }
-    let Ok(env) = env.parse::<Environment>() else {
-        return json_error(StatusCode::NOT_FOUND, "No such environment.");
-    };
-    let project = match project.parse::<keyway_core::id::ProjectId>() {
-        Ok(p) => p,
-        Err(_) => return json_error(StatusCode::NOT_FOUND, "No such project."),
-    };
-    match state.broker.project(&project).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return json_error(StatusCode::NOT_FOUND, "No such project."),
-        Err(e) => return crate::dashboard::problem::broker_problem(e),
-    }
+    let (project, env) = (&frame.project.id, frame.env);
     let body = AuthkitRequest {
         identity: q.identity,
         identity_type: q.identity_type,
         group: None,
         label: None,
     };
-    match session_reply(&state, &project, env, &body, request_id.0).await {
+    match session_reply(&state, project, env, &body, request_id.0).await {
         Ok(reply) => {
             let mut response = axum::Json(reply).into_response();
             crate::dashboard::page::harden(&mut response, None);
