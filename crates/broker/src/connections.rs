@@ -32,10 +32,8 @@ impl Broker {
         principal: &Principal,
         id: &str,
     ) -> Result<Option<Connection>, BrokerError> {
-        Ok(self
-            .store
-            .connection(&principal.project_id, principal.environment, id)
-            .await?)
+        self.connection_in(&principal.project_id, principal.environment, id)
+            .await
     }
 }
 

@@ -35,56 +35,8 @@ impl Store {
         c: &Connection,
         credentials: &SealedRow,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let tags =
-            serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let fields =
-            serde_json::to_string(&c.fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(&format!(
-            "INSERT INTO connections ({COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-        ))
-        .bind(&c.id)
-        .bind(c.key.as_str())
-        .bind(c.project_id.as_str())
-        .bind(c.environment.as_str())
-        .bind(&c.platform)
-        .bind(&c.platform_version)
-        .bind(c.identity.as_str())
-        .bind(c.identity_type.as_str())
-        .bind(c.name.as_deref())
-        .bind(tags)
-        .bind(c.state.as_str())
-        .bind(i64::from(c.active))
-        .bind(c.version)
-        .bind(fields)
-        .bind(c.oauth_expires_at.map(Timestamp::unix_millis))
-        .bind(c.oauth_scopes.as_deref())
-        .bind(c.created_at.unix_millis())
-        .bind(c.updated_at.unix_millis())
-        .execute(&mut *tx)
-        .await?;
-        for tag in &c.tags {
-            sqlx::query("INSERT INTO connection_tags (connection_id, tag) VALUES ($1, $2)")
-                .bind(&c.id)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(
-            "INSERT INTO sealed_secrets (id, scope, purpose, key_id, blob, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(&credentials.id)
-        .bind(&credentials.scope)
-        .bind(&credentials.purpose)
-        .bind(credentials.blob.key_id())
-        .bind(credentials.blob.as_bytes())
-        .bind(c.created_at.unix_millis())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.insert_connections(&[(c.clone(), credentials.clone())])
+            .await
     }
 
     /// One connection by id, only if it belongs to this project and environment.

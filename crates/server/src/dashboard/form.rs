@@ -51,7 +51,7 @@ async fn read<T: DeserializeOwned>(
     req: Request,
     state: &AppState,
     expected: impl Fn(&Parts) -> Option<String>,
-) -> Result<(T, Parts), Response> {
+) -> Result<T, Response> {
     let (parts, body) = req.into_parts();
     if cross_site(&parts.headers) {
         return Err(expired());
@@ -76,8 +76,7 @@ async fn read<T: DeserializeOwned>(
     if !expected_ok {
         return Err(expired());
     }
-    let form = decode::<T>(&bytes)?;
-    Ok((form, parts))
+    decode::<T>(&bytes)
 }
 
 fn decode<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
@@ -98,7 +97,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Submitted<T> {
             .headers()
             .get("x-keyway-fetch")
             .is_some_and(|v| v == "1");
-        let (form, _) = read(req, state, |parts| {
+        let form = read(req, state, |parts| {
             cookie(parts, SESSION_COOKIE).map(str::to_owned)
         })
         .await?;
@@ -110,7 +109,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for PublicForm<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let (form, _) = read(req, state, |parts| {
+        let form = read(req, state, |parts| {
             cookie(parts, PRESESSION_COOKIE).map(str::to_owned)
         })
         .await?;
