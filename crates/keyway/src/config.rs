@@ -66,9 +66,22 @@ pub struct Config {
     /// How often each node sweeps for OAuth tokens to refresh ahead of expiry (0 turns the sweep off).
     #[serde(default = "default_refresh_sweep_seconds")]
     pub refresh_sweep_seconds: u64,
+    /// Open HTTP connections per node; at the cap new connections wait in the listen backlog.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a connection has to deliver a complete request head, when it opens and after each
+    /// response (so also how long an idle keep-alive connection stays open).
+    #[serde(default = "default_header_read_timeout_seconds")]
+    pub header_read_timeout_seconds: u64,
+    /// Largest total size of a request's header fields, in bytes (431 above it).
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
 }
 
-const ENV_KEYS: [&str; 19] = [
+const ENV_KEYS: [&str; 22] = [
+    "max_connections",
+    "header_read_timeout_seconds",
+    "max_header_bytes",
     "rate_limit_per_second",
     "request_log_retention_days",
     "passthrough_connect_timeout_seconds",
@@ -104,6 +117,15 @@ fn default_log() -> String {
 }
 fn default_max_body_bytes() -> usize {
     1024 * 1024
+}
+fn default_max_connections() -> usize {
+    10_000
+}
+fn default_header_read_timeout_seconds() -> u64 {
+    20
+}
+fn default_max_header_bytes() -> usize {
+    32 * 1024
 }
 fn default_connect_timeout() -> u64 {
     10
@@ -152,6 +174,9 @@ impl Default for Config {
             refresh_sweep_seconds: default_refresh_sweep_seconds(),
             request_log_retention_days: default_request_log_retention_days(),
             rate_limit_per_second: 0,
+            max_connections: default_max_connections(),
+            header_read_timeout_seconds: default_header_read_timeout_seconds(),
+            max_header_bytes: default_max_header_bytes(),
         }
     }
 }
@@ -197,6 +222,7 @@ impl Config {
             .extract()
             .context("invalid configuration")?;
         config.public_url()?;
+        config.check_limits()?;
         Ok(config)
     }
 
@@ -236,6 +262,30 @@ impl Config {
             bail!("public_url {raw:?} must be an http(s) URL without query or fragment");
         }
         Ok(raw.trim_end_matches('/').to_owned())
+    }
+
+    fn check_limits(&self) -> anyhow::Result<()> {
+        if self.max_connections == 0 {
+            bail!("max_connections must be at least 1");
+        }
+        if self.header_read_timeout_seconds == 0 {
+            bail!("header_read_timeout_seconds must be at least 1");
+        }
+        if !(1024..=1024 * 1024).contains(&self.max_header_bytes) {
+            bail!("max_header_bytes must be between 1024 and 1048576");
+        }
+        Ok(())
+    }
+
+    /// What a connection may take of this node (`keyway_server::listen`).
+    pub fn connection_limits(&self) -> keyway_server::listen::Limits {
+        keyway_server::listen::Limits {
+            max_connections: self.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            // The backstop above the caps `App` enforces in the JSON shape: headers, the request line.
+            max_head_bytes: self.max_header_bytes + keyway_server::MAX_URI_BYTES + 16 * 1024,
+            ..Default::default()
+        }
     }
 
     pub fn data_dir(&self) -> &Path {

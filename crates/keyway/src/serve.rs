@@ -24,6 +24,7 @@ pub struct Application {
     /// What browsers and OAuth providers reach this server at.
     pub public_url: String,
     grace: Duration,
+    limits: keyway_server::listen::Limits,
     sweep_interval: Option<Duration>,
     log_retention_days: u32,
 }
@@ -102,6 +103,7 @@ impl Application {
                 max_body_bytes: config.max_body_bytes,
                 passthrough_max_body_bytes: config.passthrough_max_body_bytes,
                 rate_limit_per_second: config.rate_limit_per_second,
+                max_header_bytes: config.max_header_bytes,
             },
         );
         Ok(Self {
@@ -112,6 +114,7 @@ impl Application {
             setup_link,
             public_url,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
+            limits: config.connection_limits(),
             log_retention_days: config.request_log_retention_days,
             sweep_interval: (config.refresh_sweep_seconds > 0)
                 .then(|| Duration::from_secs(config.refresh_sweep_seconds)),
@@ -145,25 +148,12 @@ impl Application {
                 stopping_rx.clone(),
             ))
         });
-        // TCP_NODELAY on every accepted connection: a response written in more than one piece (a streamed
-        // passthrough body, an event stream) must not wait for the client's delayed ACK (Nagle).
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
-            }
-        });
-        // One copy of the app per connection, knowing its peer (for the audit trail and throttling).
-        let app = self.app;
-        let make = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, _>| {
-            std::future::ready(Ok::<_, std::convert::Infallible>(
-                app.for_peer(*incoming.remote_addr()),
-            ))
-        });
-        let server = axum::serve(listener, make).with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections; finishing in-flight requests");
-            let _ = stopping_tx.send(true);
-        });
+        let server =
+            keyway_server::listen::serve(self.listener, self.app, self.limits, async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new connections; finishing in-flight requests");
+                let _ = stopping_tx.send(true);
+            });
         let grace = self.grace;
         let deadline = async move {
             while !*stopping_rx.borrow() {
@@ -174,7 +164,7 @@ impl Application {
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            result = server => result.context("server failed")?,
+            () = server => {},
             () = deadline => tracing::warn!(?grace, "grace period over; exiting with requests still in flight"),
         }
         if let Some(sweep) = sweep {

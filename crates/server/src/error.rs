@@ -259,3 +259,16 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 pub use keyway_core::error_chain::ErrorChain;
+
+/// The error shape's bytes, for replies written below the router (`listen`).
+pub fn json_body(status: StatusCode, code: &str, message: &str, request_id: &str) -> Vec<u8> {
+    let wire = ErrorResponse {
+        kind: "error",
+        code: code.to_owned(),
+        status: status.as_u16(),
+        message: message.to_owned(),
+        request_id: request_id.to_owned(),
+        details: None,
+    };
+    serde_json::to_vec(&wire).unwrap_or_default()
+}

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod list;
+pub mod listen;
 pub mod mcp;
 pub mod metrics;
 pub mod openapi;
@@ -40,7 +41,12 @@ pub struct ServerSettings {
     pub passthrough_max_body_bytes: usize,
     /// Requests per second per secret key (burst twice that; shared by all nodes on Postgres); 0 = off.
     pub rate_limit_per_second: u32,
+    /// Largest total size of a request's header fields (names, values and their separators), in bytes.
+    pub max_header_bytes: usize,
 }
+
+/// Longest request target (path and query) accepted; longer ones get 414.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
 
 impl AppState {
     pub fn new(broker: Broker, settings: ServerSettings) -> Self {
@@ -108,13 +114,61 @@ impl tower::Service<axum::extract::Request> for App {
     }
 
     fn call(&mut self, mut request: axum::extract::Request) -> Self::Future {
+        if let Some(refused) = oversized_head(&request, self.state.settings.max_header_bytes) {
+            return Box::pin(std::future::ready(Ok(refused)));
+        }
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(auth::PeerAddr(peer));
+        }
         if routes::passthrough::is_passthrough(request.uri().path()) {
             Box::pin(routes::passthrough::serve(self.state.clone(), request).map(Ok))
         } else {
-            if let Some(peer) = self.peer {
-                request.extensions_mut().insert(auth::PeerAddr(peer));
-            }
             Box::pin(tower::ServiceExt::oneshot(self.router.clone(), request))
         }
     }
+}
+
+/// 414 for a request target over `MAX_URI_BYTES`, 431 for header fields over `max_header_bytes`, in the
+/// JSON error shape (hyper itself refuses only far larger heads, with a bare status: `listen`). Such a
+/// request is neither routed nor forwarded, and the connection is closed after the reply.
+fn oversized_head(
+    request: &axum::extract::Request,
+    max_header_bytes: usize,
+) -> Option<axum::response::Response> {
+    use axum::http::StatusCode;
+    let uri = request.uri();
+    let target = uri.path_and_query().map_or(0, |pq| pq.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len());
+    let error = if target > MAX_URI_BYTES {
+        error::ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("The request's URI is longer than {MAX_URI_BYTES} bytes"),
+        )
+    } else {
+        let header_bytes: usize = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum();
+        if header_bytes <= max_header_bytes {
+            return None;
+        }
+        error::ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("The request's headers add up to more than {max_header_bytes} bytes"),
+        )
+    };
+    let mut response = request_id::finish(
+        axum::response::IntoResponse::into_response(error),
+        &request_id::new_id(),
+        &tracing::Span::none(),
+        std::time::Instant::now(),
+    );
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    Some(response)
 }

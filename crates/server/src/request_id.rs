@@ -43,6 +43,13 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
 /// a "request finished" log line in the request's span.
 pub fn finish(response: Response, id: &str, span: &tracing::Span, started: Instant) -> Response {
     let mut response = shape_error(response, id);
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        // The body we refused may still be arriving: tell the client this connection ends here (it is
+        // then closed lingering, `listen`), rather than leave it to find out from a reset.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Ok(value) = HeaderValue::from_str(id) {
         response.headers_mut().insert(HEADER, value);
     }
