@@ -21,7 +21,7 @@ use keyway_core::id::ProjectId;
 use url::Url;
 
 use crate::error::BrokerError;
-use crate::oauth::refresh::{Need, USE_MARGIN_SECONDS};
+use crate::oauth::refresh::{due, Need, USE_MARGIN_SECONDS};
 use crate::proxy::cache::{Injected, Resolved};
 use crate::Broker;
 
@@ -92,10 +92,8 @@ impl Broker {
             return Err(BrokerError::ConnectionKeyNotFound);
         }
         if let Some(hit) = self.connection_cache.get(project, environment, key) {
-            let expiring = hit.connection.oauth_expires_at.is_some_and(|t| {
-                t <= keyway_core::timestamp::Timestamp::now().plus_seconds(USE_MARGIN_SECONDS)
-            });
-            if !expiring {
+            let now = keyway_core::timestamp::Timestamp::now();
+            if !due(&hit.connection, USE_MARGIN_SECONDS, now) {
                 return Ok(hit);
             }
         }
@@ -121,7 +119,7 @@ impl Broker {
         }
         let credentials = self.usable_credentials(&connection).await?;
         // Re-read: a refresh just changed expiry and state.
-        let connection = if connection.oauth_expires_at.is_some() {
+        let connection = if connection.refreshable() {
             self.store
                 .connection(project, environment, &connection.id)
                 .await?
@@ -148,13 +146,7 @@ impl Broker {
     ) -> Result<Arc<Resolved>, BrokerError> {
         let c = &resolved.connection;
         self.connection_cache.invalidate(&c.id);
-        self.refresh(
-            c,
-            Need::Stale {
-                seen: c.oauth_expires_at,
-            },
-        )
-        .await?;
+        self.refresh(c, Need::after_unauthorized(c)).await?;
         self.resolve_connection_key(project, environment, c.key.as_str())
             .await
     }
