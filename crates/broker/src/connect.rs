@@ -255,6 +255,8 @@ impl Broker {
             version: 1,
             fields: public,
             oauth_expires_at,
+            // Refreshes are timed from here; a token without an expiry is refreshed when refused.
+            oauth_issued_at: oauth_expires_at.map(|_| now),
             oauth_scopes,
             created_at: now,
             updated_at: now,

@@ -99,9 +99,19 @@ pub struct Connection {
     /// Non-secret connection fields (e.g. a subdomain); secrets live sealed elsewhere.
     pub fields: BTreeMap<String, String>,
     pub oauth_expires_at: Option<Timestamp>,
+    /// When the current access token was obtained: set with a known expiry at connect, and by every
+    /// refresh (strictly later each time). Gives the token's lifetime, and tells one token from the next.
+    pub oauth_issued_at: Option<Timestamp>,
     pub oauth_scopes: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Connection {
+    /// Whether its OAuth tokens are ones Keyway refreshes: they have a known expiry, or were refreshed.
+    pub fn refreshable(&self) -> bool {
+        self.oauth_expires_at.is_some() || self.oauth_issued_at.is_some()
+    }
 }
 
 /// What a list may filter on. Every filter is ANDed; `tags` requires all listed tags.

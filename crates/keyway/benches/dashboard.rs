@@ -107,6 +107,7 @@ async fn main() {
             version: 1,
             fields: Default::default(),
             oauth_expires_at: None,
+            oauth_issued_at: None,
             oauth_scopes: None,
             created_at: created,
             updated_at: created,

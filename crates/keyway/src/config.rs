@@ -42,7 +42,8 @@ pub struct Config {
     /// Largest request body a passthrough may stream upstream.
     #[serde(default = "default_passthrough_max_body_bytes")]
     pub passthrough_max_body_bytes: usize,
-    /// Passthrough: seconds to connect upstream, to the upstream's response headers, and of body silence.
+    /// Passthrough: seconds to connect upstream, from the request body sent to the upstream's response
+    /// headers, and of body silence (either way, the upstream not taking the request body included).
     #[serde(default = "default_connect_timeout")]
     pub passthrough_connect_timeout_seconds: u64,
     #[serde(default = "default_first_byte_timeout")]

@@ -130,6 +130,7 @@ async fn two_processes_share_one_refresh_under_a_thousand_concurrent_requests() 
         .expect("html");
     assert!(page.contains("Connected"), "{page}");
     fake.set_expires_in(3600);
+    support::oauth_flow::outlive_a_one_second_token().await;
     let listed: Value = http
         .get(format!(
             "{}/v1/vault/connections?identity=user_nodes",

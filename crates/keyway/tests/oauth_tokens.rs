@@ -1,5 +1,6 @@
 //! OAuth tokens after the connect: refresh on demand and by the sweep, single-flight under load (one node
-//! and two), revoked and flaky providers, client-credentials platforms.
+//! and two), one refresh per token however short-lived, revoked and flaky providers, client-credentials
+//! platforms.
 
 mod support;
 
@@ -10,19 +11,22 @@ use keyway_broker::Broker;
 use keyway_core::connection::ConnectionState;
 use serde_json::{json, Value};
 use support::fake_oauth::Mode;
-use support::oauth_flow::{configure, connect, expiring_connection, stored};
+use support::oauth_flow::{
+    configure, connect, expiring_connection, outlive_a_one_second_token, stored,
+};
 use support::{assert_error, spawn_app_with_fake_oauth};
 
 #[tokio::test]
 async fn an_expiring_token_is_refreshed_on_use_and_a_rotated_refresh_token_is_kept() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.set_expires_in(60); // inside the 120 s margin
+    fake.set_expires_in(1);
     let record = connect(&app, "user_r").await;
     let c = stored(&app, record["id"].as_str().expect("id")).await;
     let first_refresh = fake.current_refresh_token();
 
     fake.set_expires_in(3600);
+    outlive_a_one_second_token().await;
     let creds = app.broker.usable_credentials(&c).await.expect("refreshed");
     assert_eq!(fake.refresh_calls(), 1);
     assert_ne!(
@@ -42,12 +46,7 @@ async fn an_expiring_token_is_refreshed_on_use_and_a_rotated_refresh_token_is_ke
     // And the rotated token is what the next refresh uses (the fake refuses the old one).
     let forced = app
         .broker
-        .refresh(
-            &c,
-            Need::Stale {
-                seen: c.oauth_expires_at,
-            },
-        )
+        .refresh(&c, Need::after_unauthorized(&c))
         .await
         .expect("forced refresh");
     assert!(forced.get("accessToken").is_some());
@@ -146,6 +145,7 @@ async fn a_revoked_grant_fails_the_connection_and_it_is_not_retried() {
     fake.set_expires_in(1);
     let record = connect(&app, "user_rev").await;
     let id = record["id"].as_str().expect("id").to_owned();
+    outlive_a_one_second_token().await;
     fake.set_mode(Mode::InvalidGrant);
     let c = stored(&app, &id).await;
     let err = app
@@ -166,11 +166,11 @@ async fn a_revoked_grant_fails_the_connection_and_it_is_not_retried() {
     fake.set_mode(Mode::Normal);
     let c = stored(&app, &id).await;
     assert!(app.broker.usable_credentials(&c).await.is_err());
-    assert!(app
-        .broker
-        .refresh(&c, Need::ExpiringWithin(600))
-        .await
-        .is_err());
+    let swept = Need::Due {
+        seen: c.oauth_issued_at,
+        within_seconds: 600,
+    };
+    assert!(app.broker.refresh(&c, swept).await.is_err());
     let swept = keyway_broker::oauth::sweep::sweep_once(&app.broker, &Default::default())
         .await
         .expect("sweep");
@@ -186,7 +186,7 @@ async fn a_flaky_provider_degrades_then_recovers() {
     fake.set_expires_in(1);
     let record = connect(&app, "user_flaky").await;
     let id = record["id"].as_str().expect("id").to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // now really expired
+    outlive_a_one_second_token().await;
     fake.set_mode(Mode::ServerError);
     let c = stored(&app, &id).await;
     let err = app
@@ -246,10 +246,12 @@ async fn a_flaky_provider_degrades_then_recovers() {
 async fn the_sweep_refreshes_tokens_nearing_expiry() {
     let (app, fake) = spawn_app_with_fake_oauth().await;
     configure(&app).await;
-    fake.set_expires_in(300); // within the 10-minute horizon
+    fake.set_expires_in(1);
     let a = connect(&app, "user_s1").await;
     fake.set_expires_in(7200);
     let b = connect(&app, "user_s2").await; // not due
+    outlive_a_one_second_token().await;
+    fake.set_expires_in(3600);
     let before = stored(&app, a["id"].as_str().expect("id"))
         .await
         .oauth_expires_at;
@@ -296,6 +298,7 @@ async fn client_credentials_platforms_get_tokens_without_a_user_step() {
     .await;
     assert_eq!(fake.token_calls(), 1);
     fake.set_expires_in(3600);
+    outlive_a_one_second_token().await;
     let creds = app.broker.usable_credentials(&c).await.expect("re-issued");
     assert!(creds.get("accessToken").is_some());
     assert_eq!(
@@ -311,5 +314,163 @@ async fn client_credentials_platforms_get_tokens_without_a_user_step() {
         )
         .await;
     assert_error(bad, 422, "credentials_rejected").await;
+    app.stop().await;
+}
+
+/// Connects `identity` with a one-second token and lets it expire, then has the provider issue tokens
+/// living `lifetime` seconds (none: replies without `expires_in`). Returns the connection's id and key.
+async fn expired_connection_then_tokens_of(
+    app: &support::TestApp,
+    fake: &support::fake_oauth::FakeOAuth,
+    identity: &str,
+    lifetime: Option<i64>,
+) -> (String, String) {
+    let c = expiring_connection(app, fake, identity).await;
+    match lifetime {
+        Some(seconds) => fake.set_expires_in(seconds),
+        None => fake.omit_expires_in(),
+    }
+    (c.id, c.key.as_str().to_owned())
+}
+
+/// `GET /me` on the fake provider through passthrough; the status.
+async fn passthrough_me(app: &support::TestApp, key: &str) -> u16 {
+    app.client
+        .get(app.url("/v1/passthrough/me"))
+        .header("x-pica-secret", &app.test_key)
+        .header("x-pica-connection-key", key)
+        .send()
+        .await
+        .expect("passthrough")
+        .status()
+        .as_u16()
+}
+
+/// `n` passthrough requests at once, then `then` one after another; every one must succeed.
+async fn concurrent_then_sequential(app: &support::TestApp, key: &str, n: usize, then: usize) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (client, url, secret, key) = (
+            app.client.clone(),
+            app.url("/v1/passthrough/me"),
+            app.test_key.clone(),
+            key.to_owned(),
+        );
+        tasks.spawn(async move {
+            client
+                .get(url)
+                .header("x-pica-secret", secret)
+                .header("x-pica-connection-key", key)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert_eq!(r.expect("join").expect("passthrough"), 200);
+    }
+    for _ in 0..then {
+        assert_eq!(passthrough_me(app, key).await, 200);
+    }
+}
+
+/// Tokens living less than the 120 s margin were refreshed again by every caller (each re-checked
+/// "expires within 120 s" after waiting, and the fresh token still did): now the margin is at most half
+/// the token's lifetime, and a caller that waited uses the token the refresh it waited for produced.
+#[tokio::test]
+async fn tokens_living_a_minute_are_refreshed_once_for_two_hundred_concurrent_requests() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    let (_, key) = expired_connection_then_tokens_of(&app, &fake, "user_60", Some(60)).await;
+    assert_eq!(fake.refresh_calls(), 0);
+    concurrent_then_sequential(&app, &key, 200, 0).await;
+    assert_eq!(fake.refresh_calls(), 1, "one refresh for 200 requests");
+    concurrent_then_sequential(&app, &key, 0, 10).await;
+    assert_eq!(fake.refresh_calls(), 1, "none for the next ten");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_living_a_day_are_refreshed_once_for_two_hundred_concurrent_requests() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    let (_, key) = expired_connection_then_tokens_of(&app, &fake, "user_day", Some(86_400)).await;
+    concurrent_then_sequential(&app, &key, 200, 10).await;
+    assert_eq!(fake.refresh_calls(), 1);
+    app.stop().await;
+}
+
+/// A refresh reply without `expires_in` left the old (expired) expiry in place, so every request refreshed
+/// again. A token whose lifetime was not said is now used until the platform refuses it.
+#[tokio::test]
+async fn tokens_without_expires_in_are_refreshed_once_and_then_used_until_refused() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    let (id, key) = expired_connection_then_tokens_of(&app, &fake, "user_none", None).await;
+    concurrent_then_sequential(&app, &key, 200, 10).await;
+    assert_eq!(fake.refresh_calls(), 1);
+    let c = stored(&app, &id).await;
+    assert_eq!(c.oauth_expires_at, None, "unknown, not the old expiry");
+    // Refused by the platform: refreshed once more, and the request retried.
+    fake.revoke_access_tokens();
+    assert_eq!(passthrough_me(&app, &key).await, 200);
+    assert_eq!(fake.refresh_calls(), 2);
+    app.stop().await;
+}
+
+/// One-second tokens must be refreshed often, but a token is never refreshed before half its lifetime has
+/// passed and each refresh is shared by everyone waiting for it: refreshes are at least half a second
+/// apart, so at most 1 + elapsed / 0.5 s of them, however many requests come meanwhile.
+#[tokio::test]
+async fn one_second_tokens_are_refreshed_at_most_once_per_half_second() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    let (_, key) = expired_connection_then_tokens_of(&app, &fake, "user_1s", Some(1)).await;
+    let started = std::time::Instant::now();
+    concurrent_then_sequential(&app, &key, 200, 10).await;
+    let bound = 1 + (started.elapsed().as_millis() / 500) as usize;
+    let refreshes = fake.refresh_calls();
+    assert!(
+        (1..=bound).contains(&refreshes),
+        "{refreshes} refreshes in {:?} (at most {bound})",
+        started.elapsed()
+    );
+    app.stop().await;
+}
+
+/// The sweep refreshed every token expiring within its 10-minute horizon, so tokens living less than that
+/// were refreshed again on every pass, just issued or not. It follows the on-use rule now: within the
+/// horizon and past half the token's lifetime.
+#[tokio::test]
+async fn the_sweep_leaves_short_lived_tokens_alone_until_half_their_lifetime_has_passed() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    configure(&app).await;
+    for (identity, lifetime) in [("user_sw60", 60), ("user_sw300", 300)] {
+        fake.set_expires_in(lifetime);
+        connect(&app, identity).await;
+    }
+    let swept = keyway_broker::oauth::sweep::sweep_once(&app.broker, &Default::default())
+        .await
+        .expect("sweep");
+    assert_eq!(swept, 0);
+    assert_eq!(fake.refresh_calls(), 0);
+
+    // A two-second token, once past its half-life, is swept; the token that replaces it is not, at once.
+    fake.set_expires_in(2);
+    let c = connect(&app, "user_sw2").await;
+    let before = stored(&app, c["id"].as_str().expect("id")).await;
+    fake.set_expires_in(60);
+    outlive_a_one_second_token().await;
+    let swept = keyway_broker::oauth::sweep::sweep_once(&app.broker, &Default::default())
+        .await
+        .expect("sweep");
+    assert_eq!(swept, 1);
+    assert_eq!(fake.refresh_calls(), 1);
+    let after = stored(&app, &before.id).await;
+    assert_ne!(after.oauth_issued_at, before.oauth_issued_at);
+    let swept = keyway_broker::oauth::sweep::sweep_once(&app.broker, &Default::default())
+        .await
+        .expect("sweep");
+    assert_eq!((swept, fake.refresh_calls()), (0, 1));
     app.stop().await;
 }

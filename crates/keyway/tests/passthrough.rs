@@ -5,6 +5,8 @@ mod support;
 
 use std::io::{Read, Write};
 
+use futures_util::StreamExt;
+
 use serde_json::{json, Value};
 use support::fake_platform::GOOD_KEY;
 use support::{assert_error, spawn_app_with_fake_platform, TestApp};
@@ -136,7 +138,6 @@ async fn bodies_stream_both_ways() {
     assert_eq!(down.status(), 200);
     let mut total = 0usize;
     let mut stream = down.bytes_stream();
-    use futures_util::StreamExt;
     while let Some(chunk) = stream.next().await {
         total += chunk.expect("chunk").len();
     }
@@ -351,6 +352,49 @@ async fn timeouts_and_unreachable_upstreams_are_clear_json_errors() {
         "the stalled body ends in an error"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    app.stop().await;
+}
+
+/// The first-byte timer used to cover sending the body: any upload lasting longer than the first-byte
+/// timeout failed with a 504 while it was still flowing. It starts when the body has been sent now; until
+/// then only the idle timeout applies.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_still_flowing_is_not_cut_off_by_the_first_byte_timeout() {
+    let (app, _fake) =
+        support::spawn_app_with_fake_platform_config(|config| keyway::config::Config {
+            passthrough_first_byte_timeout_seconds: 1,
+            passthrough_idle_timeout_seconds: 5,
+            ..config
+        })
+        .await;
+    let key = connection_key(&app).await;
+    // 3 MiB at about 1 MiB/s: 48 chunks of 64 KiB, one every 60 ms, to a platform that reads slowly.
+    let chunk = bytes::Bytes::from(vec![3u8; 64 * 1024]);
+    let upload = futures_util::stream::iter(0..48).then(move |_| {
+        let chunk = chunk.clone();
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+            Ok::<_, std::io::Error>(chunk)
+        }
+    });
+    let r = pass(&app, reqwest::Method::POST, "/upload/slow", &key)
+        .body(reqwest::Body::wrap_stream(upload))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["received"],
+        48 * 64 * 1024
+    );
+
+    // A platform that reads the whole body, then stays silent, still times out on the first byte.
+    let silent = pass(&app, reqwest::Method::POST, "/upload/then-silence", &key)
+        .body(vec![4u8; 64 * 1024])
+        .send()
+        .await
+        .expect("r");
+    assert_error(silent, 504, "upstream_timeout").await;
     app.stop().await;
 }
 

@@ -19,7 +19,7 @@ use crate::sealed::SealedRow;
 use crate::Store;
 
 pub(crate) const COLUMNS: &str = "id, key, project_id, environment, platform, platform_version, identity, identity_type, \
-    name, tags, state, active, version, fields, oauth_expires_at, oauth_scopes, created_at, updated_at";
+    name, tags, state, active, version, fields, oauth_expires_at, oauth_issued_at, oauth_scopes, created_at, updated_at";
 
 /// Which rows of a list to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +170,9 @@ pub(crate) fn connection_from_row(row: &AnyRow) -> Result<Connection, StoreError
             .map_err(|_| corrupt("fields"))?,
         oauth_expires_at: row
             .try_get::<Option<i64>, _>("oauth_expires_at")?
+            .map(Timestamp::from_unix_millis),
+        oauth_issued_at: row
+            .try_get::<Option<i64>, _>("oauth_issued_at")?
             .map(Timestamp::from_unix_millis),
         oauth_scopes: row.try_get("oauth_scopes")?,
         created_at: Timestamp::from_unix_millis(row.try_get("created_at")?),
@@ -325,7 +328,7 @@ impl Store {
             };
             let sql = format!(
                 "INSERT INTO connections ({COLUMNS}) VALUES {}",
-                marks(18, chunk.len())
+                marks(19, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for (c, _) in chunk {
@@ -349,6 +352,7 @@ impl Store {
                     .bind(c.version)
                     .bind(fields)
                     .bind(c.oauth_expires_at.map(Timestamp::unix_millis))
+                    .bind(c.oauth_issued_at.map(Timestamp::unix_millis))
                     .bind(c.oauth_scopes.clone())
                     .bind(c.created_at.unix_millis())
                     .bind(c.updated_at.unix_millis());

@@ -28,7 +28,9 @@ pub struct OAuthState {
     pub expires_at: Timestamp,
 }
 
-/// What a refresh writes: new sealed credentials and expiry, and the connection's new state.
+/// What a refresh writes: new sealed credentials and expiry, and the connection's new state. With new
+/// credentials (a success) the expiry is written as given (none: the provider did not say) and the token's
+/// issue time advances; without (a failure) the current token's expiry and issue time are kept.
 #[derive(Debug, Clone)]
 pub struct RefreshOutcome {
     pub state: &'static str,
@@ -210,14 +212,22 @@ impl Store {
         outcome: &RefreshOutcome,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        // A new token's issue time is `now`, or just after the previous one's should the clock disagree
+        // (another node's, or two refreshes within a millisecond): it must differ from every earlier one.
+        let token = if outcome.credentials.is_some() {
+            "oauth_expires_at = $2, oauth_issued_at = CASE WHEN oauth_issued_at IS NOT NULL \
+             AND oauth_issued_at >= $6 THEN oauth_issued_at + 1 ELSE $6 END"
+        } else {
+            "oauth_expires_at = COALESCE($2, oauth_expires_at)"
+        };
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE connections SET state = $1, oauth_expires_at = COALESCE($2, oauth_expires_at), \
+        let done = sqlx::query(&format!(
+            "UPDATE connections SET state = $1, {token}, \
              oauth_scopes = COALESCE($3, oauth_scopes), refresh_failures = $4, refresh_next_at = $5, \
              refresh_lease_owner = NULL, refresh_lease_until = NULL, updated_at = $6, \
              refreshed_at = $6, refresh_error = $9 \
-             WHERE id = $7 AND refresh_lease_owner = $8",
-        )
+             WHERE id = $7 AND refresh_lease_owner = $8"
+        ))
         .bind(outcome.state)
         .bind(outcome.expires_at.map(Timestamp::unix_millis))
         .bind(outcome.scopes.as_deref())
@@ -247,8 +257,10 @@ impl Store {
         Ok(true)
     }
 
-    /// OAuth connections expiring before `horizon` (or already expired), not failed, whose backoff has
-    /// passed, soonest first.
+    /// OAuth connections expiring before `horizon` (or already expired) whose token is past half its
+    /// lifetime (when known: issued + expiry < 2 × now), not failed, whose backoff has passed, soonest
+    /// first. The half-life condition is the broker's margin rule (`oauth::refresh::due`), so a sweep never
+    /// picks a token that was just issued, however short-lived.
     pub async fn connections_due_for_refresh(
         &self,
         horizon: Timestamp,
@@ -258,6 +270,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, project_id, environment FROM connections \
              WHERE oauth_expires_at IS NOT NULL AND oauth_expires_at < $1 AND state <> 'failed' AND active = 1 \
+             AND (oauth_issued_at IS NULL OR oauth_issued_at + oauth_expires_at <= $4) \
              AND (refresh_next_at IS NULL OR refresh_next_at <= $2) \
              AND (refresh_lease_until IS NULL OR refresh_lease_until < $2) \
              ORDER BY oauth_expires_at LIMIT $3",
@@ -265,6 +278,7 @@ impl Store {
         .bind(horizon.unix_millis())
         .bind(now.unix_millis())
         .bind(i64::from(limit))
+        .bind(now.unix_millis().saturating_mul(2))
         .fetch_all(self.pool())
         .await?;
         rows.iter()

@@ -72,6 +72,7 @@ impl Fixture {
             version: 1,
             fields: BTreeMap::from([("subdomain".to_string(), "acme".to_string())]),
             oauth_expires_at: None,
+            oauth_issued_at: None,
             oauth_scopes: None,
             created_at: Timestamp::from_unix_millis(created),
             updated_at: Timestamp::from_unix_millis(created),

@@ -1,6 +1,9 @@
 //! The proactive refresh sweep: every interval (with jitter), refresh OAuth connections expiring soon or
-//! already expired, in bounded batches with bounded concurrency. Safe to run on every node at once: each
-//! refresh goes through the same lease as on-demand refreshes, and leased rows are skipped.
+//! already expired, in bounded batches with bounded concurrency. "Soon" follows the on-use rule with the
+//! horizon as its cap: within the horizon and past half the token's lifetime, so a short-lived token is
+//! refreshed at most once per pass and never right after it was issued. Safe to run on every node at once:
+//! each refresh goes through the same lease as on-demand refreshes, leased rows are skipped, and a token
+//! another node stored meanwhile is left alone.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +17,7 @@ use crate::Broker;
 #[derive(Debug, Clone)]
 pub struct SweepSettings {
     pub interval: Duration,
-    /// Refresh tokens expiring within this many seconds.
+    /// Refresh tokens expiring within this many seconds (or within half their lifetime, if shorter).
     pub horizon_seconds: i64,
     pub batch: u32,
     pub concurrency: usize,
@@ -82,10 +85,11 @@ pub async fn sweep_once(
             else {
                 return;
             };
-            if let Err(e) = broker
-                .refresh(&connection, Need::ExpiringWithin(horizon))
-                .await
-            {
+            let need = Need::Due {
+                seen: connection.oauth_issued_at,
+                within_seconds: horizon,
+            };
+            if let Err(e) = broker.refresh(&connection, need).await {
                 tracing::debug!(connection = %item.id, error = %e, "sweep refresh did not succeed");
             }
         });

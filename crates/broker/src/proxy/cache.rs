@@ -116,6 +116,7 @@ mod tests {
             version: 1,
             fields: BTreeMap::new(),
             oauth_expires_at: None,
+            oauth_issued_at: None,
             oauth_scopes: None,
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),

@@ -9,6 +9,7 @@ pub mod client;
 pub mod egress;
 pub mod headers;
 pub mod target;
+pub mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use keyway_core::id::ProjectId;
 use url::Url;
 
 use crate::error::BrokerError;
-use crate::oauth::refresh::{Need, USE_MARGIN_SECONDS};
+use crate::oauth::refresh::{due, Need, USE_MARGIN_SECONDS};
 use crate::proxy::cache::{Injected, Resolved};
 use crate::Broker;
 
@@ -30,9 +31,9 @@ const USER_AGENT: &str = concat!("keyway/", env!("CARGO_PKG_VERSION"));
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
     pub connect_timeout: Duration,
-    /// From sending the request to the upstream's response headers.
+    /// From the request's last byte (its body sent, or none) to the upstream's response headers.
     pub first_byte_timeout: Duration,
-    /// Longest silence while streaming either body.
+    /// Longest silence while streaming either body, including an upstream that stops taking the request's.
     pub idle_timeout: Duration,
 }
 
@@ -92,10 +93,8 @@ impl Broker {
             return Err(BrokerError::ConnectionKeyNotFound);
         }
         if let Some(hit) = self.connection_cache.get(project, environment, key) {
-            let expiring = hit.connection.oauth_expires_at.is_some_and(|t| {
-                t <= keyway_core::timestamp::Timestamp::now().plus_seconds(USE_MARGIN_SECONDS)
-            });
-            if !expiring {
+            let now = keyway_core::timestamp::Timestamp::now();
+            if !due(&hit.connection, USE_MARGIN_SECONDS, now) {
                 return Ok(hit);
             }
         }
@@ -121,7 +120,7 @@ impl Broker {
         }
         let credentials = self.usable_credentials(&connection).await?;
         // Re-read: a refresh just changed expiry and state.
-        let connection = if connection.oauth_expires_at.is_some() {
+        let connection = if connection.refreshable() {
             self.store
                 .connection(project, environment, &connection.id)
                 .await?
@@ -148,13 +147,7 @@ impl Broker {
     ) -> Result<Arc<Resolved>, BrokerError> {
         let c = &resolved.connection;
         self.connection_cache.invalidate(&c.id);
-        self.refresh(
-            c,
-            Need::Stale {
-                seen: c.oauth_expires_at,
-            },
-        )
-        .await?;
+        self.refresh(c, Need::after_unauthorized(c)).await?;
         self.resolve_connection_key(project, environment, c.key.as_str())
             .await
     }
@@ -222,8 +215,9 @@ impl Broker {
         })
     }
 
-    /// Sends a prepared request with a streaming body; resolves when the upstream's headers arrive. The
-    /// request's headers are moved out of `prepared`, not copied.
+    /// Sends a prepared request with a streaming body; resolves when the upstream's headers arrive. While the
+    /// body is being sent only the idle timeout applies; the first-byte timeout starts when it has been
+    /// (`upload`). The request's headers are moved out of `prepared`, not copied.
     pub async fn send_passthrough(
         &self,
         prepared: &mut Prepared,
@@ -248,15 +242,21 @@ impl Broker {
         headers
             .entry(http::header::USER_AGENT)
             .or_insert(HeaderValue::from_static(USER_AGENT));
-        match tokio::time::timeout(
-            self.proxy_clients.settings.first_byte_timeout,
-            upstream.send(request),
+        let settings = &self.proxy_clients.settings;
+        match upload::send(
+            upstream,
+            request,
+            settings.first_byte_timeout,
+            settings.idle_timeout,
         )
         .await
         {
-            Err(_) => Err(BrokerError::UpstreamTimeout {
-                platform: platform.clone(),
-            }),
+            Err(expired) => {
+                tracing::debug!(platform = %platform, ?expired, "upstream timed out");
+                Err(BrokerError::UpstreamTimeout {
+                    platform: platform.clone(),
+                })
+            }
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => {
                 tracing::warn!(platform = %platform, error = %ErrorChain(&*e), "upstream request failed");

@@ -1,7 +1,7 @@
 //! A fake OAuth provider on loopback: `/authorize` (approves or denies at once, recording PKCE),
 //! `/token` (authorization_code, refresh_token with rotation, client_credentials), `/me` (accepts only the
-//! current access token). It can be told to refuse refreshes (`invalid_grant`) or fail (500), counts token
-//! calls, and writes the catalog file `oauthco.toml` (plus `oauthcc.toml`, a client-credentials platform).
+//! current access token). It can be told to refuse refreshes (`invalid_grant`) or fail (500), to give its
+//! tokens any lifetime or none (`expires_in` left out), counts token calls, and writes the catalog file `oauthco.toml` (plus `oauthcc.toml`, a client-credentials platform).
 //! Like providers that implement RFC 9207, it names itself (`iss`) on every callback; it can be told to name
 //! another issuer or none.
 
@@ -20,6 +20,8 @@ use sha2::Digest;
 
 pub const CLIENT_ID: &str = "fake-client";
 pub const CLIENT_SECRET: &str = "fake-client-secret-0001";
+/// `expires_in` value meaning "leave it out of the reply".
+const NO_EXPIRES_IN: i64 = i64::MIN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -52,7 +54,7 @@ pub struct FakeOAuth {
     pub port: u16,
     pub token_calls: Arc<AtomicUsize>,
     pub refresh_calls: Arc<AtomicUsize>,
-    /// `expires_in` the next tokens get.
+    /// `expires_in` the next tokens get ([`NO_EXPIRES_IN`]: none).
     expires_in: Arc<AtomicI64>,
     mode: Arc<Mutex<Mode>>,
     deny: Arc<Mutex<bool>>,
@@ -97,6 +99,11 @@ impl FakeOAuth {
     /// The lifetime (`expires_in`, seconds) of the tokens it issues from now on.
     pub fn set_expires_in(&self, seconds: i64) {
         self.expires_in.store(seconds, Ordering::SeqCst);
+    }
+
+    /// Tokens it issues from now on come without `expires_in` (their lifetime is not said).
+    pub fn omit_expires_in(&self) {
+        self.expires_in.store(NO_EXPIRES_IN, Ordering::SeqCst);
     }
 
     /// The issuer identifier it names on callbacks (and the catalog declares).
@@ -225,9 +232,12 @@ path = "/me"
         let mut reply = serde_json::json!({
             "access_token": access,
             "token_type": "Bearer",
-            "expires_in": self.expires_in.load(Ordering::SeqCst),
             "scope": "read write",
         });
+        let expires_in = self.expires_in.load(Ordering::SeqCst);
+        if expires_in != NO_EXPIRES_IN {
+            reply["expires_in"] = expires_in.into();
+        }
         if with_refresh {
             let refresh = format!("rt_{n}");
             inner.current_refresh = Some(refresh.clone());

@@ -140,7 +140,8 @@ fn authorized(headers: &HeaderMap) -> bool {
     headers.get("x-api-key").and_then(|v| v.to_str().ok()) == Some(GOOD_KEY)
 }
 
-/// What the passthrough tests call: echo, content types, statuses, slowness, streams, uploads, redirects.
+/// What the passthrough tests call: echo, content types, statuses, slowness, streams, uploads (read at once,
+/// slowly, or followed by silence), redirects.
 fn upstream_routes(calls: Arc<AtomicUsize>) -> Router {
     let echo = move |method: Method, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
         let calls = calls.clone();
@@ -230,6 +231,28 @@ fn upstream_routes(calls: Arc<AtomicUsize>) -> Router {
                     total += chunk.len();
                 }
                 axum::Json(serde_json::json!({"received": total}))
+            }),
+        )
+        .route(
+            "/upload/slow",
+            post(|body: Body| async move {
+                // Takes its time over every chunk, like a platform writing an upload to slow storage.
+                let mut stream = body.into_data_stream();
+                let mut total = 0usize;
+                while let Some(Ok(chunk)) = stream.next().await {
+                    total += chunk.len();
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                axum::Json(serde_json::json!({"received": total}))
+            }),
+        )
+        .route(
+            "/upload/then-silence",
+            post(|body: Body| async move {
+                let mut stream = body.into_data_stream();
+                while let Some(Ok(_)) = stream.next().await {}
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                "late"
             }),
         )
         .route(

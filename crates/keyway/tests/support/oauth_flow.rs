@@ -111,11 +111,18 @@ pub async fn stored(app: &TestApp, id: &str) -> Connection {
         .expect("stored")
 }
 
-/// An OAuth connection for `identity` whose access token the provider issued for one second (so every use
-/// must refresh it first), stored; tokens issued after it last an hour.
+/// An OAuth connection for `identity` whose access token the provider issued for one second and which has
+/// expired (so every use must refresh it first), stored; tokens issued after it last an hour.
 pub async fn expiring_connection(app: &TestApp, fake: &FakeOAuth, identity: &str) -> Connection {
     fake.set_expires_in(1);
     let record = connect(app, identity).await;
     fake.set_expires_in(3600);
+    outlive_a_one_second_token().await;
     stored(app, record["id"].as_str().expect("id")).await
+}
+
+/// Waits until a token issued for one second just before has expired. (A token is not refreshed before
+/// half its lifetime has passed, so a fresh one-second token is not due yet.)
+pub async fn outlive_a_one_second_token() {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 }

@@ -208,7 +208,7 @@ pub async fn forward(
         }
     };
 
-    let oauth = connection.oauth_expires_at.is_some();
+    let oauth = connection.refreshable();
     if upstream.status() == StatusCode::UNAUTHORIZED && bodiless && oauth {
         // Maybe the token was revoked early or expired: refresh once and retry; else return the 401.
         // Boxed, like every cold path here: it keeps the request's future small.
