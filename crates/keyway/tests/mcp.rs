@@ -9,7 +9,8 @@ use rmcp::ServiceExt;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use support::fake_platform::GOOD_KEY;
-use support::{spawn_app_with_fake_platform_actions, TestApp};
+use support::oauth_flow::{profile_action_id, revoked_connection};
+use support::{spawn_app_with_fake_oauth, spawn_app_with_fake_platform_actions, TestApp};
 
 const ACME_ACTIONS: &str = r#"{
   "platform": "acme",
@@ -296,5 +297,40 @@ async fn the_http_endpoint_requires_a_secret_key_and_serves_the_same_tools() {
     let result: Value = serde_json::from_str(text).expect("json result");
     assert_eq!(result["status"], 200, "{result}");
     assert_eq!(result["body"]["path"], "/echo/repos/a/b/issues");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn executing_on_a_revoked_connection_is_a_tool_error_with_reconnect_required() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    let connection = revoked_connection(&app, &fake, "user_mcp_revoked").await;
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "execute_action",
+        "arguments": {"action_id": profile_action_id(&app), "connection_key": connection.key.to_string()}}});
+    let r = app
+        .client
+        .post(app.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("x-pica-secret", &app.test_key)
+        .json(&call)
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(r.status(), 200);
+    let reply: Value = r.json().await.expect("json");
+    let result = &reply["result"];
+    assert_eq!(result["isError"], true, "{reply}");
+    let error = &result["structuredContent"];
+    assert_eq!(error["code"], "reconnect_required", "{reply}");
+    assert_eq!(error["status"], 401, "{reply}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("reconnect")),
+        "{reply}"
+    );
+    let (text, _) = content(result);
+    assert_eq!(&text, error, "the text an LLM reads says the same");
+    assert_eq!(fake.refresh_calls(), 1);
     app.stop().await;
 }

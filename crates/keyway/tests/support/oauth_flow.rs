@@ -126,3 +126,25 @@ pub async fn expiring_connection(app: &TestApp, fake: &FakeOAuth, identity: &str
     fake.set_expires_in(3600);
     stored(app, record["id"].as_str().expect("id")).await
 }
+
+/// The id of `oauthco`'s one action, `GET /me`.
+pub fn profile_action_id(app: &TestApp) -> String {
+    app.broker
+        .catalog
+        .actions()
+        .for_platform("oauthco")
+        .first()
+        .expect("actions/oauthco.json")
+        .id()
+        .as_str()
+        .to_owned()
+}
+
+/// An OAuth connection whose grant the provider has revoked: its token is expiring, so its next use asks
+/// for a refresh, which the provider refuses with `invalid_grant`.
+pub async fn revoked_connection(app: &TestApp, fake: &FakeOAuth, identity: &str) -> Connection {
+    configure(app).await;
+    let connection = expiring_connection(app, fake, identity).await;
+    fake.set_mode(super::fake_oauth::Mode::InvalidGrant);
+    connection
+}
