@@ -328,7 +328,9 @@ impl KeywayTools {
 impl ServerHandler for KeywayTools {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::from_build_env())
+            // Keyway's name and version (one version for the whole workspace, so the binary's), not
+            // rmcp's, which `Implementation::from_build_env` would report.
+            .with_server_info(Implementation::new("keyway", env!("CARGO_PKG_VERSION")))
             .with_instructions(format!(
                 "Keyway lets you act on users' connected accounts (Gmail, GitHub, Slack…) at {}. \
                  Typical flow: list_connections → search_actions on that platform → get_action_knowledge → \
