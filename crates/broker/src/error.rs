@@ -59,7 +59,12 @@ pub enum BrokerError {
     OAuthIssuerMismatch { platform: String },
     #[error("{platform} did not issue a token: {reason}")]
     OAuthExchangeFailed { platform: String, reason: String },
-    #[error("{platform} revoked this connection's access; the user must reconnect")]
+    /// The provider refused the connection's refresh (`invalid_grant`, or no refresh token left): the
+    /// connection is `failed` until its user connects again. No retry can fix it.
+    #[error(
+        "the connection's authorization was revoked or expired at {platform} (connection state: failed); \
+         have the user reconnect"
+    )]
     ConnectionRevoked { platform: String },
     #[error("{platform} is not answering token requests right now; try again shortly")]
     TokenEndpointUnavailable { platform: String },

@@ -1,12 +1,17 @@
 //! The actions catalog over HTTP: available actions (list shape, filters), search (a bare array, best
 //! first), knowledge (by id and by platform), connector tool counts, and action ids on passthrough
-//! (checked when sent, required when the environment's settings say so).
+//! (checked when sent, required when the environment's settings say so; a revoked connection's actions
+//! answer 401 `reconnect_required`).
 
 mod support;
 
 use serde_json::{json, Value};
 use support::fake_platform::GOOD_KEY;
-use support::{assert_error, spawn_app, spawn_app_with_fake_platform_actions, TestApp};
+use support::oauth_flow::{profile_action_id, revoked_connection};
+use support::{
+    assert_error, spawn_app, spawn_app_with_fake_oauth, spawn_app_with_fake_platform_actions,
+    TestApp,
+};
 
 const ACME_ACTIONS: &str = r#"{
   "platform": "acme",
@@ -301,6 +306,31 @@ async fn passthrough_checks_the_action_id_against_platform_method_and_path() {
     let acme = get_json(&app, "/v1/available-actions/acme").await;
     assert_eq!(acme["total"], 3);
     assert_eq!(acme["rows"][0]["tags"], json!([]));
+}
+
+#[tokio::test]
+async fn an_action_on_a_revoked_connection_answers_401_reconnect_required() {
+    // What @picahq/toolkit's execute does: passthrough with the action's id.
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    let connection = revoked_connection(&app, &fake, "user_toolkit").await;
+    let r = app
+        .client
+        .get(app.url("/v1/passthrough/me"))
+        .header("x-pica-secret", &app.test_key)
+        .header("x-pica-connection-key", connection.key.to_string())
+        .header("x-pica-action-id", profile_action_id(&app))
+        .send()
+        .await
+        .expect("r");
+    let body = assert_error(r, 401, "reconnect_required").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("have the user reconnect")),
+        "{body}"
+    );
+    assert_eq!(fake.refresh_calls(), 1);
+    app.stop().await;
 }
 
 #[tokio::test]

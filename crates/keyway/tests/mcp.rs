@@ -9,7 +9,8 @@ use rmcp::ServiceExt;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use support::fake_platform::GOOD_KEY;
-use support::{spawn_app_with_fake_platform_actions, TestApp};
+use support::oauth_flow::{profile_action_id, revoked_connection};
+use support::{spawn_app_with_fake_oauth, spawn_app_with_fake_platform_actions, TestApp};
 
 const ACME_ACTIONS: &str = r#"{
   "platform": "acme",
@@ -85,11 +86,24 @@ async fn an_mcp_client_over_stdio_searches_and_executes_within_its_identity_and_
         .env("KEYWAY_DATA_DIR", app.db.dir.path())
         .env("KEYWAY_MASTER_KEY", &master_key)
         .env("KEYWAY_CATALOG_DIR", app.db.dir.path().join("catalog"))
-        .env("KEYWAY_SECRET_KEY", &app.test_key);
+        .env("KEYWAY_SECRET_KEY", &app.test_key)
+        .env("KEYWAY_PUBLIC_URL", "https://keyway.example.test");
     let client =
         ().serve(TokioChildProcess::new(command).expect("spawn"))
             .await
             .expect("initialize");
+    let info = client.peer_info().expect("server info");
+    let server = info.server_info.as_ref().expect("serverInfo");
+    assert_eq!(
+        (server.name.as_str(), server.version.as_str()),
+        ("keyway", env!("CARGO_PKG_VERSION")),
+        "Keyway names itself, not the MCP library"
+    );
+    let instructions = info.instructions.as_deref().unwrap_or_default();
+    assert!(
+        instructions.contains("https://keyway.example.test") && !instructions.contains("127.0.0.1"),
+        "the configured public URL: {instructions}"
+    );
 
     let tools = client.list_all_tools().await.expect("tools");
     let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
@@ -253,6 +267,16 @@ async fn the_http_endpoint_requires_a_secret_key_and_serves_the_same_tools() {
         reply["result"]["capabilities"]["tools"].is_object(),
         "{reply}"
     );
+    assert_eq!(
+        reply["result"]["serverInfo"],
+        json!({"name": "keyway", "version": env!("CARGO_PKG_VERSION")})
+    );
+    assert!(
+        reply["result"]["instructions"]
+            .as_str()
+            .is_some_and(|i| i.contains(&app.base)),
+        "{reply}"
+    );
 
     let list: Value = rpc(
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
@@ -296,5 +320,108 @@ async fn the_http_endpoint_requires_a_secret_key_and_serves_the_same_tools() {
     let result: Value = serde_json::from_str(text).expect("json result");
     assert_eq!(result["status"], 200, "{result}");
     assert_eq!(result["body"]["path"], "/echo/repos/a/b/issues");
+    app.stop().await;
+}
+
+/// POSTs `body` (raw bytes, as `content-type: application/json`) to `/mcp` with the test key.
+async fn post_raw(app: &TestApp, body: &'static str) -> reqwest::Response {
+    app.client
+        .post(app.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("content-type", "application/json")
+        .header("x-pica-secret", &app.test_key)
+        .body(body)
+        .send()
+        .await
+        .expect("r")
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_rpc_gets_a_json_rpc_error_not_a_media_type_error() {
+    let (app, _fake) = spawn_app_with_fake_platform_actions(ACME_ACTIONS).await;
+    for (body, code) in [
+        (r#"{"jsonrpc": "2.0", "id": 1, "method": "#, -32700),
+        ("not json at all", -32700),
+        (r#"{"hello": "world"}"#, -32600),
+        ("[]", -32600),
+    ] {
+        let r = post_raw(&app, body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("application/json")));
+        let reply: Value = r.json().await.expect("json");
+        assert_eq!(reply["jsonrpc"], "2.0", "{reply}");
+        assert_eq!(reply["id"], Value::Null, "{reply}");
+        assert_eq!(reply["error"]["code"], code, "{body}: {reply}");
+        assert!(
+            reply["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{reply}"
+        );
+    }
+    // Authentication still comes first; a wrong content type is still a 415; a good message still works.
+    let anonymous = app
+        .client
+        .post(app.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .expect("r");
+    support::assert_error(anonymous, 401, "unauthorized").await;
+    let text = app
+        .client
+        .post(app.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "text/plain")
+        .header("x-pica-secret", &app.test_key)
+        .body("{}")
+        .send()
+        .await
+        .expect("r");
+    support::assert_error(text, 415, "unsupported_media_type").await;
+    let ping = post_raw(&app, r#"{"jsonrpc": "2.0", "id": 7, "method": "ping"}"#).await;
+    assert_eq!(ping.status(), 200);
+    let reply: Value = ping.json().await.expect("json");
+    assert_eq!(reply["id"], 7, "{reply}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn executing_on_a_revoked_connection_is_a_tool_error_with_reconnect_required() {
+    let (app, fake) = spawn_app_with_fake_oauth().await;
+    let connection = revoked_connection(&app, &fake, "user_mcp_revoked").await;
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "execute_action",
+        "arguments": {"action_id": profile_action_id(&app), "connection_key": connection.key.to_string()}}});
+    let r = app
+        .client
+        .post(app.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("x-pica-secret", &app.test_key)
+        .json(&call)
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(r.status(), 200);
+    let reply: Value = r.json().await.expect("json");
+    let result = &reply["result"];
+    assert_eq!(result["isError"], true, "{reply}");
+    let error = &result["structuredContent"];
+    assert_eq!(error["code"], "reconnect_required", "{reply}");
+    assert_eq!(error["status"], 401, "{reply}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("reconnect")),
+        "{reply}"
+    );
+    let (text, _) = content(result);
+    assert_eq!(&text, error, "the text an LLM reads says the same");
+    assert_eq!(fake.refresh_calls(), 1);
     app.stop().await;
 }

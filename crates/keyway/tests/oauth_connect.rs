@@ -6,8 +6,8 @@ mod support;
 use serde_json::{json, Value};
 use support::fake_oauth::{Iss, CLIENT_ID};
 use support::oauth_flow::{
-    attempt_result, authorize_in_browser, callback_result, configure, no_redirects, result_of,
-    start, start_attempt, stored,
+    attempt_result, authorize_in_browser, authorize_in_browser_with_status, callback_result,
+    configure, no_redirects, result_of, start, start_attempt, stored,
 };
 use support::{assert_error, spawn_app_with_fake_oauth};
 
@@ -30,7 +30,8 @@ async fn a_user_connects_through_the_provider_and_gets_a_working_connection() {
     assert_eq!(q["access_type"], "offline");
     assert!(q["state"].len() >= 43);
 
-    let (callback, page) = authorize_in_browser(&url).await;
+    let (callback, status, page) = authorize_in_browser_with_status(&url).await;
+    assert_eq!(status, 200);
     let result = result_of(&page);
     assert_eq!(result["source"], "keyway-oauth");
     assert_eq!(result["ok"], true, "{result}");
@@ -66,8 +67,16 @@ async fn a_user_connects_through_the_provider_and_gets_a_working_connection() {
         .is_some_and(|t| t.starts_with("at_")));
     assert!(creds.get("refreshToken").is_some());
 
-    // The state works once.
-    assert_eq!(callback_result(&callback).await["code"], "invalid_state");
+    // The state works once: replayed, the page reports `invalid_state` with a 400.
+    let replayed = no_redirects().get(&callback).send().await.expect("r");
+    assert_eq!(replayed.status(), 400);
+    assert!(replayed.headers()["content-type"]
+        .to_str()
+        .is_ok_and(|t| t.starts_with("text/html")));
+    assert_eq!(
+        result_of(&replayed.text().await.expect("html"))["code"],
+        "invalid_state"
+    );
     assert_eq!(fake.token_calls(), 1);
     assert_eq!(
         app.list_connections("")
@@ -105,8 +114,11 @@ async fn declined_unknown_state_and_misconfiguration_are_clear_errors_that_creat
     assert_error(r, 400, "oauth_app_missing").await;
     configure(&app).await;
 
+    // The provider reports an error instead of a code: the attempt failed, and the page says so with a
+    // 403, as the API answers `access_denied`.
     fake.deny_next(true);
-    let (_, page) = authorize_in_browser(&start(&app, &token).await).await;
+    let (_, status, page) = authorize_in_browser_with_status(&start(&app, &token).await).await;
+    assert_eq!(status, 403);
     let result = result_of(&page);
     assert_eq!(result["ok"], false);
     assert_eq!(result["code"], "access_denied");
@@ -118,19 +130,25 @@ async fn declined_unknown_state_and_misconfiguration_are_clear_errors_that_creat
     );
     fake.deny_next(false);
 
-    let forged =
-        callback_result(&app.url("/connections/oauth/callback?code=x&state=forged-state")).await;
-    assert_eq!(forged["code"], "invalid_state");
-    let alias = no_redirects()
-        .get(app.url("/oauth/callback?error=access_denied"))
-        .send()
-        .await
-        .expect("r");
-    assert_eq!(alias.status(), 200);
-    assert_eq!(
-        result_of(&alias.text().await.expect("html"))["code"],
-        "invalid_state"
-    );
+    // A forged state, or none at all (on the alias path too): a 400 page reporting `invalid_state`.
+    for path in [
+        "/connections/oauth/callback?code=x&state=forged-state",
+        "/connections/oauth/callback?code=x",
+        "/oauth/callback?error=access_denied",
+    ] {
+        let r = no_redirects().get(app.url(path)).send().await.expect("r");
+        assert_eq!(r.status(), 400, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|t| t.starts_with("text/html")),
+            "the page, not the API's JSON error: {path}"
+        );
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+        let page = r.text().await.expect("html");
+        assert_eq!(result_of(&page)["code"], "invalid_state", "{path}");
+        assert!(page.contains("postMessage"), "the modal still hears of it");
+    }
 
     assert_eq!(fake.token_calls(), 0);
     assert_eq!(
@@ -196,7 +214,9 @@ async fn a_callback_naming_another_issuer_or_none_is_refused_and_its_code_never_
 
     // A mix-up: the answer names another provider (RFC 9207). Refused before the code goes anywhere.
     fake.send_iss(Iss::Other("https://evil.example".into()));
-    let (callback, page) = authorize_in_browser(&start(&app, &token).await).await;
+    let (callback, status, page) =
+        authorize_in_browser_with_status(&start(&app, &token).await).await;
+    assert_eq!(status, 400);
     let result = result_of(&page);
     assert_eq!(result["ok"], false, "{result}");
     assert_eq!(result["code"], "issuer_mismatch");

@@ -1,5 +1,5 @@
 //! Passthrough against a local upstream: methods, streaming, header hygiene, egress refusals, timeouts,
-//! upstream errors, and OAuth 401 → refresh → retry.
+//! upstream errors, OAuth 401 → refresh → retry, and a revoked grant → 401 `reconnect_required`.
 
 mod support;
 
@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 
 use serde_json::{json, Value};
 use support::fake_platform::GOOD_KEY;
+use support::oauth_flow::revoked_connection;
 use support::{assert_error, spawn_app_with_fake_platform, TestApp};
 
 async fn connection_key(app: &TestApp) -> String {
@@ -599,5 +600,54 @@ async fn bodies_over_the_passthrough_limit_are_a_413_and_never_reach_the_platfor
         .await
         .expect("streamed");
     assert_error(streamed, 413, "payload_too_large").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_connection_answers_401_reconnect_required_and_a_bad_secret_key_401_unauthorized()
+{
+    let (app, fake) = support::spawn_app_with_fake_oauth().await;
+    let connection = revoked_connection(&app, &fake, "user_revoked").await;
+    let key = connection.key.to_string();
+    let refresh_token = fake.current_refresh_token().expect("issued");
+    // The first use asks for a refresh, which the provider refuses; the second finds the connection
+    // failed and asks nobody.
+    for _ in 0..2 {
+        let r = pass(&app, reqwest::Method::GET, "/me", &key)
+            .send()
+            .await
+            .expect("r");
+        let body = assert_error(r, 401, "reconnect_required").await;
+        let message = body["message"].as_str().expect("message");
+        assert!(
+            message.contains("revoked or expired")
+                && message.contains("failed")
+                && message.contains("reconnect"),
+            "{message}"
+        );
+        assert!(!body.to_string().contains(&refresh_token), "{body}");
+    }
+    assert_eq!(fake.refresh_calls(), 1);
+    let view: Value = app
+        .get_connection(&connection.id, &app.test_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(view["state"], "failed");
+
+    // A secret key that is wrong, unknown or missing is still `unauthorized`.
+    let unknown = format!("sk_test_{}", "A".repeat(40));
+    for secret in [Some(unknown.as_str()), Some("not-a-key"), None] {
+        let mut r = app
+            .client
+            .get(app.url("/v1/passthrough/me"))
+            .header("x-pica-connection-key", &key);
+        if let Some(secret) = secret {
+            r = r.header("x-pica-secret", secret);
+        }
+        assert_error(r.send().await.expect("r"), 401, "unauthorized").await;
+    }
+    assert_eq!(fake.refresh_calls(), 1);
     app.stop().await;
 }

@@ -173,8 +173,10 @@ impl From<BrokerError> for ApiError {
             BrokerError::OAuthExchangeFailed { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, "oauth_exchange_failed", message)
             }
+            // 401 as Pica's docs say ("token expired or revoked by user: have the user reconnect"); the
+            // code tells it apart from `unauthorized`, a bad secret key.
             BrokerError::ConnectionRevoked { .. } => {
-                Self::new(StatusCode::CONFLICT, "reconnect_required", message)
+                Self::new(StatusCode::UNAUTHORIZED, "reconnect_required", message)
             }
             BrokerError::TokenEndpointUnavailable { .. } => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,

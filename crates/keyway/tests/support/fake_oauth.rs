@@ -1,7 +1,9 @@
 //! A fake OAuth provider on loopback: `/authorize` (approves or denies at once, recording PKCE),
 //! `/token` (authorization_code, refresh_token with rotation, client_credentials), `/me` (accepts only the
 //! current access token). It can be told to refuse refreshes (`invalid_grant`) or fail (500), to give its
-//! tokens any lifetime or none (`expires_in` left out), counts token calls, and writes the catalog file `oauthco.toml` (plus `oauthcc.toml`, a client-credentials platform).
+//! tokens any lifetime or none (`expires_in` left out), counts token calls, and writes the catalog file
+//! `oauthco.toml` (plus `oauthcc.toml`, a client-credentials platform, and `actions/oauthco.json`, one
+//! action: `GET /me`).
 //! Like providers that implement RFC 9207, it names itself (`iss`) on every callback; it can be told to name
 //! another issuer or none.
 
@@ -222,6 +224,14 @@ path = "/me"
             ),
         )
         .expect("oauthcc.toml");
+        std::fs::create_dir_all(dir.join("actions")).expect("mkdir actions");
+        std::fs::write(
+            dir.join("actions/oauthco.json"),
+            r#"{"platform": "oauthco", "actions": [
+  {"title": "Read the profile", "method": "GET", "path": "/me", "tags": ["profile"]}
+]}"#,
+        )
+        .expect("actions/oauthco.json");
     }
 
     fn issue(&self, with_refresh: bool) -> serde_json::Value {

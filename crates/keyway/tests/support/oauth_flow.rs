@@ -61,6 +61,12 @@ pub async fn attempt_result(app: &TestApp, token: &str, attempt: &str) -> Value 
 
 /// Follows the provider's redirect back to Keyway's callback like a browser; returns the callback page.
 pub async fn authorize_in_browser(authorize_url: &str) -> (String, String) {
+    let (callback, _, page) = authorize_in_browser_with_status(authorize_url).await;
+    (callback, page)
+}
+
+/// Like [`authorize_in_browser`], with the callback page's status.
+pub async fn authorize_in_browser_with_status(authorize_url: &str) -> (String, u16, String) {
     let http = no_redirects();
     let r = http.get(authorize_url).send().await.expect("authorize");
     assert_eq!(r.status(), 303, "the fake redirects at once");
@@ -70,7 +76,8 @@ pub async fn authorize_in_browser(authorize_url: &str) -> (String, String) {
         .to_owned();
     let page = http.get(&callback).send().await.expect("callback");
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
-    (callback, page.text().await.expect("html"))
+    let status = page.status().as_u16();
+    (callback, status, page.text().await.expect("html"))
 }
 
 /// Opens a callback URL as the browser would (again) and returns the JSON its page hands to the modal.
@@ -125,4 +132,26 @@ pub async fn expiring_connection(app: &TestApp, fake: &FakeOAuth, identity: &str
 /// half its lifetime has passed, so a fresh one-second token is not due yet.)
 pub async fn outlive_a_one_second_token() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+}
+
+/// The id of `oauthco`'s one action, `GET /me`.
+pub fn profile_action_id(app: &TestApp) -> String {
+    app.broker
+        .catalog
+        .actions()
+        .for_platform("oauthco")
+        .first()
+        .expect("actions/oauthco.json")
+        .id()
+        .as_str()
+        .to_owned()
+}
+
+/// An OAuth connection whose grant the provider has revoked: its token is expiring, so its next use asks
+/// for a refresh, which the provider refuses with `invalid_grant`.
+pub async fn revoked_connection(app: &TestApp, fake: &FakeOAuth, identity: &str) -> Connection {
+    configure(app).await;
+    let connection = expiring_connection(app, fake, identity).await;
+    fake.set_mode(super::fake_oauth::Mode::InvalidGrant);
+    connection
 }

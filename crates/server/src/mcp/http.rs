@@ -4,12 +4,14 @@
 
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::HeaderName;
+use axum::http::{header, HeaderMap, HeaderName, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use keyway_core::identity::{Identity, IdentityType};
+use rmcp::model::{ClientJsonRpcMessage, ErrorCode};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
 use rmcp::transport::StreamableHttpServerConfig;
@@ -18,9 +20,12 @@ use crate::auth::{header_pair, SecretKeyAuth};
 use crate::error::ApiError;
 use crate::mcp::scope::{McpScope, Permission};
 use crate::mcp::tools::{KeywayTools, ScopeSource};
+use crate::request_id::KeepBody;
 use crate::AppState;
 
 pub const PATH: &str = "/mcp";
+/// Largest JSON-RPC message accepted (rmcp's own default, set explicitly so our check and rmcp's agree).
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 const PICA_IDENTITY: HeaderName = HeaderName::from_static("x-pica-identity");
 const KEYWAY_IDENTITY: HeaderName = HeaderName::from_static("x-keyway-identity");
 const PICA_IDENTITY_TYPE: HeaderName = HeaderName::from_static("x-pica-identity-type");
@@ -38,6 +43,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         }
     }
     let config = StreamableHttpServerConfig::default()
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
         .with_json_response(true)
         .with_legacy_session_mode(false)
         .with_allowed_hosts(hosts);
@@ -88,11 +94,84 @@ async fn require_scope(State(state): State<AppState>, request: Request, next: Ne
         })
     }
     .await;
-    match scope {
-        Ok(scope) => {
-            parts.extensions.insert(scope);
-            next.run(Request::from_parts(parts, body)).await
+    let scope = match scope {
+        Ok(scope) => scope,
+        Err(e) => return e.into_response(),
+    };
+    parts.extensions.insert(scope);
+    let body = if parts.method == Method::POST && is_json(&parts.headers) {
+        match checked_message(body).await {
+            Ok(bytes) => Body::from(bytes),
+            Err(refused) => return refused,
         }
-        Err(e) => e.into_response(),
+    } else {
+        body
+    };
+    next.run(Request::from_parts(parts, body)).await
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Reads a JSON body and answers what JSON-RPC 2.0 prescribes when it is not a message rmcp can take:
+/// -32700 (parse error) for a body that is not JSON, -32600 (invalid request) for JSON that is not a
+/// JSON-RPC message, both as HTTP 400 with `"id": null` (rmcp would answer 415, which blames the
+/// content type). A body rmcp can take is handed on unchanged.
+async fn checked_message(body: Body) -> Result<Bytes, Response> {
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) if is_length_limit(&e) => {
+            return Err(ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response())
+        }
+        Err(_) => {
+            return Err(
+                ApiError::bad_request("invalid_body", "The request body could not be read")
+                    .into_response(),
+            )
+        }
+    };
+    if serde_json::from_slice::<ClientJsonRpcMessage>(&bytes).is_ok() {
+        return Ok(bytes);
     }
+    let (code, message) = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(e) => (
+            ErrorCode::PARSE_ERROR,
+            format!(
+                "Parse error: the body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        ),
+        Ok(_) => (
+            ErrorCode::INVALID_REQUEST,
+            "Invalid Request: the body is JSON but not a JSON-RPC 2.0 request, notification or \
+             response this server understands"
+                .to_owned(),
+        ),
+    };
+    let reply = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {"code": code.0, "message": message},
+    });
+    let mut response = (StatusCode::BAD_REQUEST, axum::Json(reply)).into_response();
+    // Already the protocol's own error shape: not to be rewritten into the API's.
+    response.extensions_mut().insert(KeepBody);
+    Err(response)
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use keyway_broker::error::BrokerError;
 use keyway_broker::execute::ExecuteRequest;
 use keyway_broker::Broker;
 use keyway_core::connection::ConnectionFilter;
@@ -18,6 +19,7 @@ use rmcp::{
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::error::ApiError;
 use crate::mcp::scope::McpScope;
 
 /// Where a session's scope comes from: fixed (stdio) or per HTTP request (set by the `/mcp` middleware).
@@ -88,6 +90,19 @@ fn failure(message: impl Into<String>) -> Result<CallToolResult, McpError> {
     )]))
 }
 
+/// A broker failure as a tool error carrying what the HTTP API would answer: the same status and stable
+/// code (e.g. 401 `reconnect_required`) in the API's error shape, as text and as structured content.
+fn broker_failure(e: BrokerError, request_id: Option<&str>) -> Result<CallToolResult, McpError> {
+    let e = ApiError::from(e);
+    let mut error = json!({
+        "type": "error", "code": e.code, "status": e.status.as_u16(), "message": e.message,
+    });
+    if let Some(id) = request_id {
+        error["requestId"] = json!(id);
+    }
+    Ok(CallToolResult::structured_error(error))
+}
+
 #[tool_router]
 impl KeywayTools {
     pub fn new(broker: Broker, scope: ScopeSource, public_url: String) -> Self {
@@ -129,7 +144,7 @@ impl KeywayTools {
                 .iter()
                 .map(|i| i.platform.slug().as_str().to_owned())
                 .collect::<Vec<_>>(),
-            Err(e) => return failure(e.to_string()),
+            Err(e) => return broker_failure(e, None),
         };
         let actions = self.broker.catalog.actions();
         let rows: Vec<_> = self
@@ -182,7 +197,7 @@ impl KeywayTools {
                     "name": c.name, "state": c.state.as_str(), "tags": c.tags,
                 })).collect::<Vec<_>>(),
             })),
-            Err(e) => failure(e.to_string()),
+            Err(e) => broker_failure(e, None),
         }
     }
 
@@ -304,7 +319,7 @@ impl KeywayTools {
                     )]))
                 }
             }
-            Err(e) => failure(e.to_string()),
+            Err(e) => broker_failure(e, Some(&request_id)),
         }
     }
 }
@@ -313,7 +328,9 @@ impl KeywayTools {
 impl ServerHandler for KeywayTools {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::from_build_env())
+            // Keyway's name and version (one version for the whole workspace, so the binary's), not
+            // rmcp's, which `Implementation::from_build_env` would report.
+            .with_server_info(Implementation::new("keyway", env!("CARGO_PKG_VERSION")))
             .with_instructions(format!(
                 "Keyway lets you act on users' connected accounts (Gmail, GitHub, Slack…) at {}. \
                  Typical flow: list_connections → search_actions on that platform → get_action_knowledge → \

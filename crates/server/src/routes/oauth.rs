@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keyway_broker::oauth::authorize::CallbackOutcome;
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthkitSessionAuth;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::request_id::KeepBody;
 use crate::routes::session::link_record;
 use crate::AppState;
 
@@ -111,17 +112,41 @@ pub struct CallbackQuery {
     iss: Option<String>,
 }
 
-/// The provider's redirect target. Always answers with a small page for the popup, and records the same
-/// report for the session that started the attempt (the modal asks for it when the page cannot reach it).
+/// The OAuth provider's redirect target: a page for the popup that reports the outcome to the modal.
+///
+/// Always a small page, whatever happened; the same report is recorded for the session that started the
+/// attempt (the modal asks for it when the page cannot reach it). The page's status is the outcome's, as
+/// the API would answer it, so logs, metrics and monitors count a refused callback as a failure.
+#[utoipa::path(get, path = "/connections/oauth/callback", tag = "oauth", operation_id = "oauth_callback",
+    params(
+        ("state" = Option<String>, Query, description = "The state Keyway sent to the provider (single use)"),
+        ("code" = Option<String>, Query, description = "The authorization code"),
+        ("error" = Option<String>, Query, description = "The provider's error instead of a code, e.g. access_denied"),
+        ("error_description" = Option<String>, Query),
+        ("iss" = Option<String>, Query, description = "The provider's issuer (RFC 9207)")),
+    responses(
+        (status = 200, description = "Connected: a page that reports the new connection to the modal (postMessage) and closes", content_type = "text/html"),
+        (status = 400, description = "A page reporting `invalid_state` (missing, forged, replayed or expired state; nothing is exchanged) or `issuer_mismatch`", content_type = "text/html"),
+        (status = 403, description = "A page reporting `access_denied` (the provider answered with an error, e.g. the user declined) or `integration_disabled`", content_type = "text/html"),
+        (status = 502, description = "A page reporting `oauth_exchange_failed`: the provider did not exchange the code for tokens", content_type = "text/html"),
+        (status = 500, description = "A page reporting `internal`", content_type = "text/html")))]
 pub async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQuery>) -> Response {
-    let message = finish(&state, &q).await;
-    page(&state.settings.public_url, &message)
+    let (status, message) = finish(&state, &q).await;
+    let mut response = page(&state.settings.public_url, &message);
+    *response.status_mut() = status;
+    // The page is the answer whatever the status: it must reach the popup as HTML, not as the API's
+    // JSON error.
+    response.extensions_mut().insert(KeepBody);
+    response
 }
 
-async fn finish(state: &AppState, q: &CallbackQuery) -> serde_json::Value {
+async fn finish(state: &AppState, q: &CallbackQuery) -> (StatusCode, serde_json::Value) {
     let failed = |e: ApiError| {
         tracing::info!(code = e.code, "oauth callback failed");
-        serde_json::json!({"source": "keyway-oauth", "ok": false, "code": e.code, "message": e.message})
+        (
+            e.status,
+            serde_json::json!({"source": "keyway-oauth", "ok": false, "code": e.code, "message": e.message}),
+        )
     };
     let Some(oauth_state) = q
         .state
@@ -145,14 +170,17 @@ async fn finish(state: &AppState, q: &CallbackQuery) -> serde_json::Value {
         .broker
         .finish_oauth(oauth_state, q.iss.as_deref(), outcome, &redirect_uri(state))
         .await;
-    let message = match finished.outcome {
+    let (status, message) = match finished.outcome {
         Ok(connection) => {
             let oauth = state
                 .broker
                 .catalog
                 .get(&connection.platform)
                 .is_some_and(Platform::is_oauth);
-            serde_json::json!({"source": "keyway-oauth", "ok": true, "connection": link_record(&connection, oauth)})
+            (
+                StatusCode::OK,
+                serde_json::json!({"source": "keyway-oauth", "ok": true, "connection": link_record(&connection, oauth)}),
+            )
         }
         Err(e) => failed(e.into()),
     };
@@ -165,7 +193,7 @@ async fn finish(state: &AppState, q: &CallbackQuery) -> serde_json::Value {
             tracing::warn!(error = %e, "could not record an oauth attempt's outcome");
         }
     }
-    message
+    (status, message)
 }
 
 /// The popup page: tells the opener (Keyway's origin only) and any same-origin listener, then closes.

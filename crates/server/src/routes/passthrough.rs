@@ -91,10 +91,9 @@ pub async fn serve(state: AppState, request: Request) -> Response {
     responses(
         (status = 200, description = "The platform's response, streamed: any status, its headers and body"),
         (status = 400, description = "Missing connection key, bad path, unknown or mismatched action, or no action id where the environment requires one", body = crate::error::ErrorResponse),
-        (status = 401, body = crate::error::ErrorResponse),
+        (status = 401, description = "`unauthorized`: no valid secret key. `reconnect_required`: the connection's authorization was revoked or expired at the platform (its state is `failed`); have the user reconnect", body = crate::error::ErrorResponse),
         (status = 403, description = "Egress refused", body = crate::error::ErrorResponse),
         (status = 404, description = "Unknown connection key", body = crate::error::ErrorResponse),
-        (status = 409, description = "The connection must be reconnected", body = crate::error::ErrorResponse),
         (status = 413, description = "The request body is larger than passthrough_max_body_bytes", body = crate::error::ErrorResponse),
         (status = 429, description = "Over the secret key's rate limit (Retry-After)", body = crate::error::ErrorResponse),
         (status = 502, body = crate::error::ErrorResponse),
