@@ -132,28 +132,7 @@ pub async fn search(
     Path(platform): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<SearchHit>>, ApiError> {
-    let mut params = std::collections::BTreeMap::new();
-    for (name, value) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-        if !SEARCH_PARAMS.contains(&name.as_ref()) {
-            return Err(ApiError::bad_request(
-                "unknown_parameter",
-                format!(
-                    "Unknown query parameter {:?}; this route accepts: {}",
-                    name.chars().take(64).collect::<String>(),
-                    SEARCH_PARAMS.join(", ")
-                ),
-            ));
-        }
-        if params
-            .insert(name.into_owned(), value.into_owned())
-            .is_some()
-        {
-            return Err(ApiError::bad_request(
-                "duplicate_parameter",
-                "A query parameter was given more than once",
-            ));
-        }
-    }
+    let mut params = crate::list::decode_query(raw.as_deref(), &SEARCH_PARAMS)?;
     let query = params
         .remove("query")
         .filter(|q| !q.trim().is_empty())
@@ -165,16 +144,7 @@ pub async fn search(
         })?;
     let limit = match params.remove("limit") {
         None => SEARCH_DEFAULT_LIMIT,
-        Some(v) => v
-            .trim()
-            .parse::<usize>()
-            .map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_parameter",
-                    "The query parameter \"limit\" must be a whole number",
-                )
-            })?
-            .clamp(1, SEARCH_MAX_LIMIT),
+        Some(v) => (crate::list::parse_number("limit", &v)? as usize).clamp(1, SEARCH_MAX_LIMIT),
     };
     let flag = |name: &str| -> Result<bool, ApiError> {
         match params.get(name).map(String::as_str) {
