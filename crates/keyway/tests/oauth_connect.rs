@@ -102,7 +102,7 @@ async fn declined_unknown_state_and_misconfiguration_are_clear_errors_that_creat
         .send()
         .await
         .expect("r");
-    assert_error(r, 400, "oauth_app_missing").await;
+    assert_error(r, 409, "oauth_app_missing").await;
     configure(&app).await;
 
     fake.deny_next(true);

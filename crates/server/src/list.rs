@@ -12,6 +12,21 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 1000;
 const PAGING: [&str; 3] = ["limit", "page", "skip"];
 
+/// The paging parameters every list takes, for the document (the bound is [`MAX_PAGING_NUMBER`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Rows per page: default 20; clamped to 1–1000, and the reply reports the limit applied.
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub limit: Option<u32>,
+    /// 1-based page (0 reads as 1); `skip` wins when both are given.
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub page: Option<u32>,
+    /// Rows to skip, 0-based; wins over `page`.
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub skip: Option<u32>,
+}
+
 /// Decoded query parameters (form decoding: `+` is a space), paging removed.
 #[derive(Debug, Default)]
 pub struct ListQuery {
@@ -75,7 +90,8 @@ impl ListQuery {
 }
 
 /// A query's parameters, decoded the one way every route decodes them: form decoding (`+` is a space,
-/// `%XX` a byte), each name and value valid UTF-8 once decoded, only `allowed` names, none repeated.
+/// `%XX` a byte), each name and value valid UTF-8 once decoded and values without NUL (no stored text
+/// has one, and PostgreSQL cannot compare it), only `allowed` names, none repeated.
 /// Anything else is a 400 naming the parameter: a filter is never silently widened or mangled.
 pub fn decode_query(
     raw: Option<&str>,
@@ -111,6 +127,12 @@ pub fn decode_query(
                 format!("The query parameter {name:?} is not valid UTF-8 once percent-decoded"),
             )
         })?;
+        if value.contains('\0') {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("The query parameter {name:?} must not contain NUL (%00)"),
+            ));
+        }
         if params.contains_key(&name) {
             return Err(ApiError::bad_request(
                 "duplicate_parameter",

@@ -65,8 +65,7 @@ pub struct SearchHit {
     security(("secretKey" = [])),
     params(("platform" = String, Path, description = "Platform slug, e.g. github"),
         ("title" = Option<String>, Query), ("key" = Option<String>, Query),
-        ("method" = Option<String>, Query), ("limit" = Option<u32>, Query), ("page" = Option<u64>, Query),
-        ("skip" = Option<u64>, Query)),
+        ("method" = Option<String>, Query), crate::list::Paging),
     responses((status = 200, body = ActionList), (status = 400, body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn list(
@@ -121,8 +120,10 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/available-actions/search/{platform}", tag = "catalog", operation_id = "search_actions",
     security(("secretKey" = [])),
     params(("platform" = String, Path, description = "Platform slug, e.g. github"),
-        ("query" = String, Query, description = "What the action should do"),
-        ("limit" = Option<u32>, Query, description = "At most this many results (default 5, at most 100)"),
+        ("query" = String, Query, description = "What the action should do (not blank)",
+            pattern = r"^[^\x00]*[^\x00\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00]*$"),
+        ("limit" = Option<u32>, Query, description = "At most this many results: default 5, clamped to 1–100",
+            minimum = 0, maximum = 2147483647),
         ("executeAgent" = Option<bool>, Query), ("knowledgeAgent" = Option<bool>, Query)),
     responses((status = 200, body = Vec<SearchHit>), (status = 400, body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
