@@ -4,7 +4,6 @@
 
 use keyway_catalog::actions::id::ActionId;
 use keyway_catalog::actions::Action;
-use keyway_core::project::Principal;
 
 use crate::error::{ActionCheck, BrokerError};
 use crate::Broker;
@@ -20,12 +19,11 @@ impl Broker {
         self.catalog.actions().get(id)
     }
 
-    /// Checks the action id a passthrough request carries against the connection (its key names the
-    /// platform), the request method and the path relative to the platform's base URL.
+    /// Checks the action id a passthrough request carries against the connection's platform, the
+    /// request method and the path relative to the platform's base URL.
     pub fn check_passthrough_action(
         &self,
-        _principal: &Principal,
-        connection_key: &str,
+        platform: &str,
         action_id: &str,
         method: &str,
         path: &str,
@@ -37,17 +35,14 @@ impl Broker {
             .action(action_id)
             .ok_or_else(|| BrokerError::UnknownAction(action_id.to_owned()))?;
         let described = format!("{} {}", action.method(), action.path());
-        // Keys are `{env}::{platform}::…`; a malformed key is refused when the connection is resolved.
-        if let Some(platform) = connection_key.split("::").nth(1) {
-            if platform != action.platform() {
-                return Err(BrokerError::ActionMismatch {
-                    check: ActionCheck::Platform,
-                    message: format!(
-                        "action {action_id} belongs to {}, but this connection is a {platform} connection",
-                        action.platform()
-                    ),
-                });
-            }
+        if platform != action.platform() {
+            return Err(BrokerError::ActionMismatch {
+                check: ActionCheck::Platform,
+                message: format!(
+                    "action {action_id} belongs to {}, but this connection is a {platform} connection",
+                    action.platform()
+                ),
+            });
         }
         if !method.eq_ignore_ascii_case(action.method().as_str()) {
             return Err(BrokerError::ActionMismatch {

@@ -59,6 +59,9 @@ pub struct ConnectRequest {
     pub tags: Vec<String>,
 }
 
+/// A connection's name, once trimmed (a blank name is no name).
+pub const MAX_NAME_LEN: usize = 128;
+
 /// Besides its own fields, an authorization-code import may carry these.
 const EXPIRES_IN: &str = "expiresIn";
 
@@ -93,10 +96,10 @@ impl Broker {
             .map(|n| n.trim().to_owned())
             .filter(|n| !n.is_empty())
         {
-            Some(n) if n.chars().count() > 128 => {
-                return Err(BrokerError::InvalidInput(
-                    "name must be at most 128 characters".into(),
-                ))
+            Some(n) if n.chars().count() > MAX_NAME_LEN => {
+                return Err(BrokerError::InvalidInput(format!(
+                    "name must be at most {MAX_NAME_LEN} characters"
+                )))
             }
             other => other,
         };

@@ -39,17 +39,28 @@ impl Broker {
 
 /// Purpose (part of the AAD) of a connection's sealed credentials.
 pub const CREDENTIALS_PURPOSE: &str = "connection.credentials";
-const MAX_TAGS: usize = 32;
-const MAX_TAG_LEN: usize = 64;
+pub const MAX_TAGS: usize = 32;
+pub const MAX_TAG_LEN: usize = 64;
+
+/// Whether `id` could name a stored connection: PostgreSQL text cannot hold NUL, so an id with one names
+/// none (and would fail the query there rather than find nothing).
+fn could_exist(id: &str) -> bool {
+    !id.contains('\0')
+}
 
 /// Where a connection's sealed credentials live.
 pub fn credentials_id(connection_id: &str) -> String {
     format!("{connection_id}/credentials")
 }
 
-/// Tags: at most 32, each 1–64 characters without commas (the list separator) or control characters;
-/// duplicates dropped, order kept.
+/// Tags: at most 32 given, each 1–64 characters once trimmed, without commas (the list separator) or
+/// control characters; duplicates dropped, order kept.
 pub fn validate_tags(tags: Vec<String>) -> Result<Vec<String>, BrokerError> {
+    if tags.len() > MAX_TAGS {
+        return Err(BrokerError::InvalidInput(format!(
+            "at most {MAX_TAGS} tags"
+        )));
+    }
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for tag in tags {
         let tag = tag.trim().to_owned();
@@ -62,11 +73,6 @@ pub fn validate_tags(tags: Vec<String>) -> Result<Vec<String>, BrokerError> {
         if !out.contains(&tag) {
             out.push(tag);
         }
-    }
-    if out.len() > MAX_TAGS {
-        return Err(BrokerError::InvalidInput(format!(
-            "at most {MAX_TAGS} tags"
-        )));
     }
     Ok(out)
 }
@@ -82,6 +88,9 @@ impl Broker {
         actor: &Actor,
     ) -> Result<Connection, BrokerError> {
         let tags = validate_tags(tags)?;
+        if !could_exist(id) {
+            return Err(BrokerError::ConnectionNotFound);
+        }
         let event = AuditEvent::new(actor, "connection.tags_changed", Some(id.to_owned()))
             .in_project(project, Some(env))
             .with("tags", tags.join(", "));
@@ -102,6 +111,9 @@ impl Broker {
         id: &str,
         actor: &Actor,
     ) -> Result<(), BrokerError> {
+        if !could_exist(id) {
+            return Err(BrokerError::ConnectionNotFound);
+        }
         let existing = self
             .store
             .connection(project, env, id)
@@ -135,6 +147,9 @@ impl Broker {
         env: Environment,
         id: &str,
     ) -> Result<Option<Connection>, BrokerError> {
+        if !could_exist(id) {
+            return Ok(None);
+        }
         Ok(self.store.connection(project, env, id).await?)
     }
 

@@ -12,6 +12,10 @@ use crate::error::BrokerError;
 use crate::Broker;
 
 pub const CLIENT_SECRET_PURPOSE: &str = "integration.oauth-client-secret";
+/// Limits of an OAuth app's settings, in characters (client id and secret once trimmed).
+pub const MAX_CLIENT_ID_LEN: usize = 512;
+pub const MAX_CLIENT_SECRET_LEN: usize = 4096;
+pub const MAX_SCOPE_LEN: usize = 256;
 
 /// A change to one integration's settings; `None` leaves a setting as it is.
 #[derive(Debug, Default)]
@@ -155,28 +159,25 @@ impl Broker {
                 scopes,
             }) => {
                 if !platform.is_oauth() {
-                    return Err(BrokerError::InvalidInput(format!(
-                        "{} does not use OAuth, so it takes no OAuth app",
-                        platform.name()
-                    )));
+                    return Err(BrokerError::NotOAuth(platform.name().to_owned()));
                 }
                 let client_id = client_id.trim().to_owned();
-                if client_id.is_empty() || client_id.len() > 512 {
+                if client_id.is_empty() || client_id.chars().count() > MAX_CLIENT_ID_LEN {
                     return Err(BrokerError::InvalidField {
                         field: "clientId".into(),
-                        message: "clientId must be 1 to 512 characters".into(),
+                        message: format!("clientId must be 1 to {MAX_CLIENT_ID_LEN} characters"),
                     });
                 }
                 if let Some(scopes) = &scopes {
                     if let Some(bad) = scopes.iter().find(|s| {
                         s.is_empty()
-                            || s.len() > 256
+                            || s.chars().count() > MAX_SCOPE_LEN
                             || s.chars().any(|c| c.is_whitespace() || c.is_control())
                     }) {
                         return Err(BrokerError::InvalidField {
                             field: "scopes".into(),
                             message: format!(
-                                "each scope is 1 to 256 characters without spaces (got {:?})",
+                                "each scope is 1 to {MAX_SCOPE_LEN} characters without spaces (got {:?})",
                                 bad.chars().take(40).collect::<String>()
                             ),
                         });
@@ -188,10 +189,12 @@ impl Broker {
                     Some(secret) => {
                         use secrecy::ExposeSecret;
                         let value = secret.expose_secret().trim();
-                        if value.is_empty() || value.len() > 4096 {
+                        if value.is_empty() || value.chars().count() > MAX_CLIENT_SECRET_LEN {
                             return Err(BrokerError::InvalidField {
                                 field: "clientSecret".into(),
-                                message: "clientSecret must be 1 to 4096 characters".into(),
+                                message: format!(
+                                    "clientSecret must be 1 to {MAX_CLIENT_SECRET_LEN} characters"
+                                ),
                             });
                         }
                         sealed = Some(self.sealer.seal(

@@ -155,6 +155,69 @@ async fn every_parameter_an_sdk_sends_is_accepted() {
     app.stop().await;
 }
 
+/// Every query parameter of every documented operation, given bytes that are not UTF-8 once
+/// percent-decoded (`%FF%FE`), is a 400 naming that parameter: never decoded into U+FFFD and used as a
+/// filter that matches nothing. The table is the served document, so a new route is covered when added.
+#[tokio::test]
+async fn every_query_parameter_refuses_invalid_utf8() {
+    let app = spawn_app().await;
+    let document: serde_json::Value = app.get("/openapi.json").await.json().await.expect("json");
+    let mut checked = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let concrete = path
+                .replace("{platform}", "github")
+                .replace("{id}", "conn_missing")
+                .replace("{path}", "user")
+                .replace("{attemptId}", "attempt");
+            for name in parameters
+                .iter()
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str())
+            {
+                let url = app.url(&format!("{concrete}?{name}=%FF%FE"));
+                let method =
+                    reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+                let response = app
+                    .client
+                    .request(method.clone(), url)
+                    .header("x-pica-secret", &app.test_key)
+                    .send()
+                    .await
+                    .expect("request");
+                let what = format!("{method} {path}?{name}=%FF%FE");
+                assert_eq!(response.status(), 400, "{what}");
+                let body = assert_error(response, 400, "invalid_parameter").await;
+                let message = body["message"].as_str().expect("message");
+                assert!(message.contains(&format!("{name:?}")), "{what}: {message}");
+                assert!(message.contains("UTF-8"), "{what}: {message}");
+                checked.push(what);
+            }
+        }
+    }
+    // The routes the SDKs page through, and the one with its own parameters, are among them.
+    for route in [
+        "/v1/vault/connections?identity",
+        "/v1/authkit?page",
+        "/v1/available-connectors?name",
+        "/v1/available-actions/{platform}?title",
+        "/v1/available-actions/search/{platform}?query",
+        "/v1/knowledge?_id",
+        "/v1/logs?connectionKey",
+        "/v1/integrations?platform",
+    ] {
+        assert!(
+            checked.iter().any(|c| c.contains(route)),
+            "{route} not covered: {checked:?}"
+        );
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let app = spawn_app().await;

@@ -375,7 +375,7 @@ async fn sessions_are_bound_and_refusals_create_nothing() {
     assert_error(
         app.modal_connect(&token, json!({"platform": "acme-oauth", "formData": {}}))
             .await,
-        400,
+        422,
         "oauth_required",
     )
     .await;

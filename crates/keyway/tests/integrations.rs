@@ -77,8 +77,8 @@ async fn integration_settings_keep_client_secrets_sealed_and_show_the_redirect_u
             json!({"oauthApp": {"clientId": "x", "clientSecret": "y"}}),
         )
         .await,
-        400,
-        "invalid_body",
+        422,
+        "not_oauth",
     )
     .await;
     assert_error(

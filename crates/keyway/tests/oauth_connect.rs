@@ -111,7 +111,7 @@ async fn declined_unknown_state_and_misconfiguration_are_clear_errors_that_creat
         .send()
         .await
         .expect("r");
-    assert_error(r, 400, "oauth_app_missing").await;
+    assert_error(r, 409, "oauth_app_missing").await;
     configure(&app).await;
 
     // The provider reports an error instead of a code: the attempt failed, and the page says so with a

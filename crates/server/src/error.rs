@@ -136,7 +136,10 @@ impl From<BrokerError> for ApiError {
             BrokerError::IntegrationDisabled(_) => {
                 Self::new(StatusCode::FORBIDDEN, "integration_disabled", message)
             }
-            BrokerError::OAuthRequired(_) => Self::bad_request("oauth_required", message),
+            // The request is well formed; the platform's catalog definition is what it does not fit.
+            BrokerError::OAuthRequired(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "oauth_required", message)
+            }
             BrokerError::InvalidInput(_) => Self::bad_request("invalid_body", message),
             BrokerError::InvalidField { field, .. } => Self {
                 details: Some(serde_json::json!({ "fields": { field: &message } })),
@@ -161,8 +164,13 @@ impl From<BrokerError> for ApiError {
             BrokerError::PlatformUnreachable { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, "platform_unreachable", message)
             }
-            BrokerError::NotOAuth(_) => Self::bad_request("not_oauth", message),
-            BrokerError::OAuthAppMissing(_) => Self::bad_request("oauth_app_missing", message),
+            BrokerError::NotOAuth(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "not_oauth", message)
+            }
+            // The environment's state, not the request, is what must change first.
+            BrokerError::OAuthAppMissing(_) => {
+                Self::new(StatusCode::CONFLICT, "oauth_app_missing", message)
+            }
             BrokerError::OAuthStateInvalid => Self::bad_request("invalid_state", message),
             BrokerError::OAuthDenied { .. } => {
                 Self::new(StatusCode::FORBIDDEN, "access_denied", message)

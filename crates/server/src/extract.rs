@@ -1,5 +1,6 @@
 //! Body extractors whose rejections speak the error shape: a malformed JSON body is a 400 `invalid_body`
-//! saying what is wrong, never axum's plain-text rejection.
+//! saying what is wrong, never axum's plain-text rejection. No text in a JSON body may hold NUL
+//! (U+0000): PostgreSQL cannot store it and nothing here means anything by it.
 
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -13,8 +14,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => {
+                if holds_nul(&value) {
+                    return Err(ApiError::bad_request(
+                        "invalid_body",
+                        "Text in the body must not contain NUL (U+0000)",
+                    ));
+                }
+                serde_json::from_value(value).map(Self).map_err(|e| {
+                    ApiError::bad_request(
+                        "invalid_body",
+                        format!("The body is not valid JSON for this route: {e}"),
+                    )
+                })
+            }
             Err(rejection) => {
                 let status = rejection.status();
                 let code = match status {
@@ -30,6 +44,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 Err(ApiError::new(status, code, rejection.body_text()))
             }
         }
+    }
+}
+
+/// Whether any string value in `value` contains NUL (object keys are names the route checks itself).
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.values().any(holds_nul),
+        _ => false,
     }
 }
 

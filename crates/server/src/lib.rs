@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod input_schema;
 pub mod list;
 pub mod listen;
 pub mod mcp;

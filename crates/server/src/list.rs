@@ -12,6 +12,21 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 1000;
 const PAGING: [&str; 3] = ["limit", "page", "skip"];
 
+/// The paging parameters every list takes, for the document (the bound is [`MAX_PAGING_NUMBER`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Rows per page: default 20; clamped to 1–1000, and the reply reports the limit applied.
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub limit: Option<u32>,
+    /// 1-based page (0 reads as 1); `skip` wins when both are given.
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub page: Option<u32>,
+    /// Rows to skip, 0-based; wins over `page`.
+    #[param(minimum = 0, maximum = 2147483647)]
+    pub skip: Option<u32>,
+}
+
 /// Decoded query parameters (form decoding: `+` is a space), paging removed.
 #[derive(Debug, Default)]
 pub struct ListQuery {
@@ -23,44 +38,19 @@ pub struct ListQuery {
 impl ListQuery {
     /// Parses `raw` accepting only `allowed` filters plus the paging parameters.
     pub fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
-        let mut params = BTreeMap::new();
-        for (name, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-            if !allowed.contains(&name.as_ref()) && !PAGING.contains(&name.as_ref()) {
-                let mut known: Vec<&str> = allowed.iter().chain(PAGING.iter()).copied().collect();
-                known.sort_unstable();
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!(
-                        "Unknown query parameter {:?}; this route accepts: {}",
-                        truncate(&name),
-                        known.join(", ")
-                    ),
-                ));
-            }
-            if params.insert(name.to_string(), value.to_string()).is_some() {
-                return Err(ApiError::bad_request(
-                    "duplicate_parameter",
-                    format!(
-                        "The query parameter {:?} was given more than once",
-                        truncate(&name)
-                    ),
-                ));
-            }
-        }
+        let known: Vec<&str> = allowed.iter().chain(PAGING.iter()).copied().collect();
+        let mut params = decode_query(raw, &known)?;
         let limit = match params.remove("limit") {
             None => DEFAULT_LIMIT,
-            Some(v) => parse_number::<u32>("limit", &v)?.clamp(1, MAX_LIMIT),
+            Some(v) => parse_number("limit", &v)?.clamp(1, MAX_LIMIT),
         };
         let page = params
             .remove("page")
-            .map(|v| parse_number::<u64>("page", &v))
+            .map(|v| parse_number("page", &v))
             .transpose()?;
         let skip = match (params.remove("skip"), page) {
-            (Some(v), _) => parse_number::<u64>("skip", &v)?,
-            (None, Some(page)) => page
-                .max(1)
-                .saturating_sub(1)
-                .saturating_mul(u64::from(limit)),
+            (Some(v), _) => u64::from(parse_number("skip", &v)?),
+            (None, Some(page)) => u64::from(page.max(1) - 1) * u64::from(limit),
             (None, None) => 0,
         };
         Ok(Self {
@@ -99,13 +89,92 @@ impl ListQuery {
     }
 }
 
-fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ApiError> {
-    value.trim().parse::<T>().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_parameter",
-            format!("The query parameter {name:?} must be a non-negative whole number"),
-        )
-    })
+/// A query's parameters, decoded the one way every route decodes them: form decoding (`+` is a space,
+/// `%XX` a byte), each name and value valid UTF-8 once decoded and values without NUL (no stored text
+/// has one, and PostgreSQL cannot compare it), only `allowed` names, none repeated.
+/// Anything else is a 400 naming the parameter: a filter is never silently widened or mangled.
+pub fn decode_query(
+    raw: Option<&str>,
+    allowed: &[&str],
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut params = BTreeMap::new();
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = form_decode(name).map_err(|lossy| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!(
+                    "The query parameter name {:?} is not valid UTF-8 once percent-decoded",
+                    truncate(&lossy)
+                ),
+            )
+        })?;
+        if !allowed.contains(&name.as_str()) {
+            let mut known = allowed.to_vec();
+            known.sort_unstable();
+            return Err(ApiError::bad_request(
+                "unknown_parameter",
+                format!(
+                    "Unknown query parameter {:?}; this route accepts: {}",
+                    truncate(&name),
+                    known.join(", ")
+                ),
+            ));
+        }
+        let value = form_decode(value).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("The query parameter {name:?} is not valid UTF-8 once percent-decoded"),
+            )
+        })?;
+        if value.contains('\0') {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("The query parameter {name:?} must not contain NUL (%00)"),
+            ));
+        }
+        if params.contains_key(&name) {
+            return Err(ApiError::bad_request(
+                "duplicate_parameter",
+                format!(
+                    "The query parameter {:?} was given more than once",
+                    truncate(&name)
+                ),
+            ));
+        }
+        params.insert(name, value);
+    }
+    Ok(params)
+}
+
+/// `application/x-www-form-urlencoded` decoding of one name or value; `Err` carries the lossy text when
+/// the decoded bytes are not UTF-8.
+fn form_decode(encoded: &str) -> Result<String, String> {
+    let plus_as_space = encoded.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&plus_as_space).collect();
+    String::from_utf8(bytes).map_err(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The largest paging number (`skip`, `page`, `limit`) a list accepts: every list can honour it, and the
+/// numbers in its reply stay exact in any JSON client.
+pub const MAX_PAGING_NUMBER: u32 = i32::MAX as u32;
+
+/// A non-negative whole number in decimal digits, at most [`MAX_PAGING_NUMBER`].
+pub fn parse_number(name: &str, value: &str) -> Result<u32, ApiError> {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| value.parse::<u32>().ok())
+        .flatten()
+        .filter(|n| *n <= MAX_PAGING_NUMBER)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!(
+                    "The query parameter {name:?} must be a whole number from 0 to {MAX_PAGING_NUMBER}"
+                ),
+            )
+        })
 }
 
 fn truncate(s: &str) -> String {
@@ -165,6 +234,36 @@ mod tests {
         assert_eq!(e.code, "duplicate_parameter");
         let e = ListQuery::parse(Some("limit=-1"), &[]).expect_err("neg");
         assert_eq!(e.code, "invalid_parameter");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_by_name() {
+        let e = ListQuery::parse(Some("identity=%FF%FE"), &["identity"]).expect_err("value");
+        assert_eq!(e.code, "invalid_parameter");
+        assert!(e.message.contains("\"identity\""), "{}", e.message);
+        let e = ListQuery::parse(Some("%FF=1"), &["identity"]).expect_err("name");
+        assert_eq!(e.code, "invalid_parameter");
+        let q = ListQuery::parse(Some("identity=%C3%A9%2B+x"), &["identity"]).expect("utf-8");
+        assert_eq!(q.params["identity"], "é+ x");
+    }
+
+    #[test]
+    fn paging_numbers_are_plain_digits_within_bounds() {
+        for bad in [
+            "skip=+1",
+            "skip=%201",
+            "skip=1.0",
+            "skip=",
+            "skip=2147483648",
+            "page=-1",
+        ] {
+            let e = ListQuery::parse(Some(bad), &[]).expect_err(bad);
+            assert_eq!(e.code, "invalid_parameter", "{bad}");
+        }
+        let q = ListQuery::parse(Some("skip=2147483647"), &[]).expect("max");
+        assert_eq!(q.skip, 2_147_483_647);
+        let q = ListQuery::parse(Some("page=2147483647&limit=1000"), &[]).expect("max page");
+        assert_eq!(q.skip, 2_147_483_646 * 1000);
     }
 
     #[test]

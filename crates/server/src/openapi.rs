@@ -31,7 +31,7 @@ use crate::routes::{
         logs::list,
     ),
     components(schemas(crate::error::ErrorResponse)),
-    modifiers(&SecretKeyScheme, &PassthroughMethods),
+    modifiers(&SecretKeyScheme, &PassthroughMethods, &CommonResponses),
     tags(
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "vault", description = "Connections held for your users' identities"),
@@ -116,10 +116,110 @@ impl Modify for PassthroughMethods {
     }
 }
 
+/// The answers every operation of a kind can give, added where an annotation does not already say more:
+/// behind a secret key, 400 (malformed or disagreeing key headers), 401 and 429 with `Retry-After`;
+/// behind an AuthKit session, 401; with query parameters, 400 (unknown, repeated or malformed); with a
+/// JSON body, 400, 413 (over `max_body_bytes`) and 415 (not `application/json`).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::{Content, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new().description(description).content(
+                "application/json",
+                Content::new(Some(Ref::from_schema_name("ErrorResponse"))),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let schemes: Vec<String> = operation
+                    .security
+                    .iter()
+                    .flatten()
+                    .filter_map(|s| serde_json::to_value(s).ok())
+                    .filter_map(|s| s.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+                    .flatten()
+                    .collect();
+                let secret_key = schemes.iter().any(|s| s == "secretKey");
+                let session = schemes.iter().any(|s| s == "authkitSession");
+                let query = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == ParameterIn::Query);
+                let json_body = operation
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"));
+                let responses = &mut operation.responses.responses;
+                let add = |responses: &mut std::collections::BTreeMap<_, _>,
+                           status: &str,
+                           response: ResponseBuilder| {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| response.build().into());
+                };
+                if secret_key || query || json_body {
+                    add(
+                        responses,
+                        "400",
+                        error("A malformed request: parameters, body or headers (the code says which)"),
+                    );
+                }
+                if secret_key || session {
+                    add(responses, "401", error("No valid credential"));
+                }
+                if secret_key {
+                    add(responses, "429", error("Over the secret key's rate limit"));
+                    // An annotation's own 429 gets the header too.
+                    if let Some(RefOr::T(limited)) = responses.get_mut("429") {
+                        limited
+                            .headers
+                            .entry("Retry-After".to_owned())
+                            .or_insert_with(|| {
+                                HeaderBuilder::new()
+                                    .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                                    .description(Some("Seconds to wait"))
+                                    .build()
+                            });
+                    }
+                }
+                if json_body {
+                    add(
+                        responses,
+                        "413",
+                        error("The body is larger than max_body_bytes"),
+                    );
+                    add(
+                        responses,
+                        "415",
+                        error("The body is not sent as application/json"),
+                    );
+                }
+            }
+        }
+    }
+}
+
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    doc
+    // Patched as JSON: the walk reaches every schema a request uses without matching utoipa's types.
+    let mut value = serde_json::to_value(&doc).expect("the document serialises");
+    crate::input_schema::forbid_nul(&mut value);
+    serde_json::from_value(value).expect("the patched document reads back")
 }
 
 /// The document as committed: pretty JSON with a trailing newline.

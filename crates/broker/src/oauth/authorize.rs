@@ -98,13 +98,14 @@ impl Broker {
                     .collect(),
             )
         })?;
-        if fields
+        if let Some(secret) = fields
             .keys()
-            .any(|k| platform.field(k).is_some_and(|f| f.secret))
+            .find(|k| platform.field(k).is_some_and(|f| f.secret))
         {
-            return Err(BrokerError::InvalidInput(
+            return Err(BrokerError::InvalidForm(vec![(
+                secret.clone(),
                 "secret fields are not sent before OAuth".into(),
-            ));
+            )]));
         }
         let client = self
             .oauth_client(&session.project_id, session.environment, platform)

@@ -65,8 +65,7 @@ pub struct SearchHit {
     security(("secretKey" = [])),
     params(("platform" = String, Path, description = "Platform slug, e.g. github"),
         ("title" = Option<String>, Query), ("key" = Option<String>, Query),
-        ("method" = Option<String>, Query), ("limit" = Option<u32>, Query), ("page" = Option<u64>, Query),
-        ("skip" = Option<u64>, Query)),
+        ("method" = Option<String>, Query), crate::list::Paging),
     responses((status = 200, body = ActionList), (status = 400, body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
 pub async fn list(
@@ -121,8 +120,10 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/available-actions/search/{platform}", tag = "catalog", operation_id = "search_actions",
     security(("secretKey" = [])),
     params(("platform" = String, Path, description = "Platform slug, e.g. github"),
-        ("query" = String, Query, description = "What the action should do"),
-        ("limit" = Option<u32>, Query, description = "At most this many results (default 5, at most 100)"),
+        ("query" = String, Query, description = "What the action should do (not blank)",
+            pattern = r"^[^\x00]*[^\x00\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00]*$"),
+        ("limit" = Option<u32>, Query, description = "At most this many results: default 5, clamped to 1–100",
+            minimum = 0, maximum = 2147483647),
         ("executeAgent" = Option<bool>, Query), ("knowledgeAgent" = Option<bool>, Query)),
     responses((status = 200, body = Vec<SearchHit>), (status = 400, body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
@@ -132,28 +133,7 @@ pub async fn search(
     Path(platform): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<SearchHit>>, ApiError> {
-    let mut params = std::collections::BTreeMap::new();
-    for (name, value) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-        if !SEARCH_PARAMS.contains(&name.as_ref()) {
-            return Err(ApiError::bad_request(
-                "unknown_parameter",
-                format!(
-                    "Unknown query parameter {:?}; this route accepts: {}",
-                    name.chars().take(64).collect::<String>(),
-                    SEARCH_PARAMS.join(", ")
-                ),
-            ));
-        }
-        if params
-            .insert(name.into_owned(), value.into_owned())
-            .is_some()
-        {
-            return Err(ApiError::bad_request(
-                "duplicate_parameter",
-                "A query parameter was given more than once",
-            ));
-        }
-    }
+    let mut params = crate::list::decode_query(raw.as_deref(), &SEARCH_PARAMS)?;
     let query = params
         .remove("query")
         .filter(|q| !q.trim().is_empty())
@@ -165,16 +145,7 @@ pub async fn search(
         })?;
     let limit = match params.remove("limit") {
         None => SEARCH_DEFAULT_LIMIT,
-        Some(v) => v
-            .trim()
-            .parse::<usize>()
-            .map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_parameter",
-                    "The query parameter \"limit\" must be a whole number",
-                )
-            })?
-            .clamp(1, SEARCH_MAX_LIMIT),
+        Some(v) => (crate::list::parse_number("limit", &v)? as usize).clamp(1, SEARCH_MAX_LIMIT),
     };
     let flag = |name: &str| -> Result<bool, ApiError> {
         match params.get(name).map(String::as_str) {

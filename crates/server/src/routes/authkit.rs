@@ -21,9 +21,11 @@ use crate::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthkitRequest {
-    /// Who the connections made in this session will belong to, e.g. `user_123`. No spaces, `:` or `|`.
+    /// Who the connections made in this session will belong to (required; an error body answers its
+    /// absence, since `@picahq/authkit-token` hands it to the browser).
+    #[schema(schema_with = crate::input_schema::identity, required = true)]
     pub identity: Option<String>,
-    /// `user`, `team`, `organization` or `project`.
+    #[schema(value_type = crate::input_schema::IdentityType, required = true)]
     pub identity_type: Option<String>,
     #[schema(ignore)]
     #[allow(dead_code)]
@@ -80,8 +82,9 @@ pub struct AuthkitResponse {
 #[utoipa::path(post, path = "/v1/authkit", tag = "authkit",
     security(("secretKey" = [])),
     request_body = AuthkitRequest,
-    params(("limit" = Option<u32>, Query, description = "Accepted and ignored: the reply is one page"),
-           ("page" = Option<u32>, Query, description = "Accepted and ignored")),
+    params(("limit" = Option<u32>, Query, description = "Accepted and ignored: the reply is one page",
+                minimum = 0, maximum = 2147483647),
+           ("page" = Option<u32>, Query, description = "Accepted and ignored", minimum = 0, maximum = 2147483647)),
     responses(
         (status = 200, body = AuthkitResponse),
         (status = 400, body = crate::error::ErrorResponse),

@@ -53,8 +53,7 @@ pub struct ConnectorList {
     params(
         ("platform" = Option<String>, Query), ("authkit" = Option<bool>, Query),
         ("key" = Option<String>, Query, description = "api::{platform}::v1"), ("name" = Option<String>, Query),
-        ("category" = Option<String>, Query), ("limit" = Option<u32>, Query), ("page" = Option<u64>, Query),
-        ("skip" = Option<u64>, Query)),
+        ("category" = Option<String>, Query), crate::list::Paging),
     responses((status = 200, body = ConnectorList), (status = 400, body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn list(

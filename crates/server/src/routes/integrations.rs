@@ -89,8 +89,9 @@ pub fn view(public_url: &str, i: &Integration<'_>) -> IntegrationView {
 #[utoipa::path(get, path = "/v1/integrations", tag = "integrations", operation_id = "list_integrations",
     security(("secretKey" = [])),
     params(("enabled" = Option<bool>, Query), ("platform" = Option<String>, Query),
-        ("limit" = Option<u32>, Query), ("page" = Option<u64>, Query), ("skip" = Option<u64>, Query)),
-    responses((status = 200, body = IntegrationList), (status = 401, body = crate::error::ErrorResponse)))]
+        crate::list::Paging),
+    responses((status = 200, body = IntegrationList), (status = 400, body = crate::error::ErrorResponse),
+        (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn list(
     State(state): State<AppState>,
     SecretKeyAuth(principal): SecretKeyAuth,
@@ -131,10 +132,11 @@ pub struct IntegrationPatch {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OAuthAppInput {
+    #[schema(schema_with = crate::input_schema::client_id)]
     pub client_id: String,
-    /// Omit to keep the stored secret.
+    #[schema(schema_with = crate::input_schema::client_secret)]
     pub client_secret: Option<String>,
-    /// Overrides the platform's default scopes.
+    #[schema(schema_with = crate::input_schema::scopes)]
     pub scopes: Option<Vec<String>>,
 }
 
@@ -151,7 +153,8 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     params(("platform" = String, Path, description = "Platform slug")),
     request_body = IntegrationPatch,
     responses((status = 200, body = IntegrationView), (status = 400, body = crate::error::ErrorResponse),
-        (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse)))]
+        (status = 401, body = crate::error::ErrorResponse), (status = 404, body = crate::error::ErrorResponse),
+        (status = 422, description = "An OAuth app for a platform that does not use OAuth (not_oauth)", body = crate::error::ErrorResponse)))]
 pub async fn update(
     State(state): State<AppState>,
     SecretKeyAuth(principal): SecretKeyAuth,

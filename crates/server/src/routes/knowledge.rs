@@ -51,7 +51,7 @@ pub struct KnowledgeList {
     params(("_id" = Option<String>, Query, description = "conn_mod_def::…"),
         ("supported" = Option<bool>, Query, description = "true: supported actions (all of Keyway's)"),
         ("connectionPlatform" = Option<String>, Query, description = "Platform slug"),
-        ("limit" = Option<u32>, Query), ("page" = Option<u64>, Query), ("skip" = Option<u64>, Query)),
+        crate::list::Paging),
     responses((status = 200, body = KnowledgeList), (status = 400, body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn list(

@@ -64,8 +64,8 @@ pub struct RequestLogList {
 #[utoipa::path(get, path = "/v1/logs", tag = "logs", operation_id = "list_request_logs",
     security(("secretKey" = [])),
     params(("connectionKey" = Option<String>, Query), ("platform" = Option<String>, Query),
-        ("status" = Option<u16>, Query), ("limit" = Option<u32>, Query), ("page" = Option<u64>, Query),
-        ("skip" = Option<u64>, Query)),
+        ("status" = Option<u16>, Query, description = "The HTTP status the caller got", minimum = 0, maximum = 65535),
+        crate::list::Paging),
     responses((status = 200, body = RequestLogList), (status = 400, body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse)))]
 pub async fn list(
@@ -76,11 +76,19 @@ pub async fn list(
     let mut q = ListQuery::parse(raw.as_deref(), &["connectionKey", "platform", "status"])?;
     let status = q
         .take("status")
-        .map(|s| s.parse::<u16>())
-        .transpose()
-        .map_err(|_| {
-            ApiError::bad_request("invalid_parameter", "status must be an HTTP status code")
-        })?;
+        .map(|s| {
+            s.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| s.parse::<u16>().ok())
+                .flatten()
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_parameter",
+                        "The query parameter \"status\" must be an HTTP status code",
+                    )
+                })
+        })
+        .transpose()?;
     let filter = RequestLogFilter {
         connection_key: q.take("connectionKey"),
         platform: q.take("platform"),

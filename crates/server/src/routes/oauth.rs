@@ -30,9 +30,10 @@ pub fn redirect_uri(state: &AppState) -> String {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OAuthStart {
     pub platform: String,
-    /// Non-secret connection fields the platform needs before authorizing (e.g. a subdomain).
+    /// Non-secret connection fields the platform needs before authorizing (e.g. a subdomain); values
+    /// that do not fit the platform's form are a 422.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::input_schema::form_values)]
     pub form_data: BTreeMap<String, String>,
 }
 
@@ -51,10 +52,12 @@ pub struct OAuthStarted {
     request_body = OAuthStart,
     responses(
         (status = 200, body = OAuthStarted),
-        (status = 400, description = "not_oauth, oauth_app_missing, invalid_body", body = crate::error::ErrorResponse),
+        (status = 400, description = "Malformed body", body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse),
-        (status = 403, body = crate::error::ErrorResponse),
-        (status = 404, body = crate::error::ErrorResponse)))]
+        (status = 403, description = "Integration not enabled", body = crate::error::ErrorResponse),
+        (status = 404, description = "Unknown platform", body = crate::error::ErrorResponse),
+        (status = 409, description = "oauth_app_missing: the environment has no OAuth app for the platform yet", body = crate::error::ErrorResponse),
+        (status = 422, description = "not_oauth, or form values the platform does not take (invalid_form)", body = crate::error::ErrorResponse)))]
 pub async fn start(
     State(state): State<AppState>,
     AuthkitSessionAuth(session): AuthkitSessionAuth,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -37,6 +37,25 @@ const PICA_CONNECTION_KEY: HeaderName = HeaderName::from_static("x-pica-connecti
 const KEYWAY_CONNECTION_KEY: HeaderName = HeaderName::from_static("x-keyway-connection-key");
 const PICA_ACTION_ID: HeaderName = HeaderName::from_static("x-pica-action-id");
 const KEYWAY_ACTION_ID: HeaderName = HeaderName::from_static("x-keyway-action-id");
+
+/// The methods passthrough relays (those of catalogued actions, pica-compat §10).
+const RELAYED_METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+/// Any other method (TRACE, CONNECT, HEAD, OPTIONS…): 405 with `Allow`, as the router answers elsewhere.
+fn method_not_allowed() -> Response {
+    let mut response = ApiError::from_status(StatusCode::METHOD_NOT_ALLOWED).into_response();
+    response.headers_mut().insert(
+        axum::http::header::ALLOW,
+        axum::http::HeaderValue::from_static("GET,POST,PUT,PATCH,DELETE"),
+    );
+    response
+}
 
 /// Whether `path` is served by [`serve`] rather than the router.
 pub fn is_passthrough(path: &str) -> bool {
@@ -87,7 +106,8 @@ pub async fn serve(state: AppState, request: Request) -> Response {
     params(
         ("path" = String, Path, description = "The platform API's own path, e.g. users/me/profile"),
         ("x-pica-connection-key" = String, Header, description = "The connection's key (or x-keyway-connection-key)"),
-        ("x-pica-action-id" = Option<String>, Header, description = "conn_mod_def::… (or x-keyway-action-id)")),
+        ("x-pica-action-id" = Option<String>, Header, description = "The action's systemId (or x-keyway-action-id)",
+            pattern = "^conn_mod_def::[A-Za-z0-9_-]{11}::[A-Za-z0-9_-]{22}$")),
     responses(
         (status = 200, description = "The platform's response, streamed: any status, its headers and body"),
         (status = 400, description = "Missing connection key, bad path, unknown or mismatched action, or no action id where the environment requires one", body = crate::error::ErrorResponse),
@@ -104,6 +124,9 @@ pub async fn forward(
     request: Request,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    if !RELAYED_METHODS.contains(request.method()) {
+        return Ok(method_not_allowed());
+    }
     let (mut parts, body) = request.into_parts();
     let SecretKeyAuth(principal) = SecretKeyAuth::from_request_parts(&mut parts, &state).await?;
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
@@ -119,20 +142,24 @@ pub async fn forward(
             )
         })?;
     let action_id = header_pair(&headers, &PICA_ACTION_ID, &KEYWAY_ACTION_ID)?;
+    let broker = &state.broker;
+    let resolved = broker
+        .resolve_connection_key(&principal.project_id, principal.environment, key)
+        .await?;
+    // Checked against the connection itself: an unknown key is a 404 whatever the action id says.
     if let Some(action) = action_id {
-        state
-            .broker
-            .check_passthrough_action(&principal, key, action, method.as_str(), path)?;
+        broker.check_passthrough_action(
+            &resolved.connection.platform,
+            action,
+            method.as_str(),
+            path,
+        )?;
     } else if principal.settings.require_action_ids {
         return Err(ApiError::bad_request(
             "action_id_required",
             "This environment requires an action id on every passthrough request: send the action's id (its systemId in /v1/available-actions) in x-pica-action-id (or x-keyway-action-id)",
         ));
     }
-    let broker = &state.broker;
-    let resolved = broker
-        .resolve_connection_key(&principal.project_id, principal.environment, key)
-        .await?;
     let span = tracing::Span::current();
     if !span.is_disabled() {
         span.record("connection", resolved.connection.id.as_str());

@@ -128,9 +128,11 @@ pub async fn integrations(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ModalConnectRequest {
     pub platform: String,
-    /// Field name → value, as the platform's connect form names them.
-    #[schema(value_type = Object)]
+    /// Field name → value, as the platform's connect form names them; values that do not fit the form
+    /// are a 422.
+    #[schema(schema_with = crate::input_schema::form_values)]
     pub form_data: BTreeMap<String, String>,
+    #[schema(schema_with = crate::input_schema::name)]
     pub name: Option<String>,
 }
 
@@ -210,11 +212,11 @@ pub fn link_record(c: &Connection, oauth: bool) -> LinkRecord {
     request_body = ModalConnectRequest,
     responses(
         (status = 201, body = LinkRecord),
-        (status = 400, description = "Malformed body, or an OAuth integration", body = crate::error::ErrorResponse),
+        (status = 400, description = "Malformed body", body = crate::error::ErrorResponse),
         (status = 401, body = crate::error::ErrorResponse),
         (status = 403, description = "Integration not enabled", body = crate::error::ErrorResponse),
         (status = 404, description = "Unknown platform", body = crate::error::ErrorResponse),
-        (status = 422, description = "Form values invalid or credentials rejected", body = crate::error::ErrorResponse),
+        (status = 422, description = "An OAuth integration (oauth_required), form values invalid or credentials rejected", body = crate::error::ErrorResponse),
         (status = 502, body = crate::error::ErrorResponse)))]
 pub async fn connect(
     State(state): State<AppState>,

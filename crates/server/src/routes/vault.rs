@@ -107,17 +107,17 @@ pub struct ConnectionList {
     security(("secretKey" = [])),
     params(
         ("identity" = Option<String>, Query, description = "Only this identity's connections"),
-        ("identityType" = Option<String>, Query, description = "user, team, organization or project"),
+        ("identityType" = Option<crate::input_schema::IdentityType>, Query),
         ("platform" = Option<String>, Query, description = "Platform slug, e.g. slack"),
         ("platformVersion" = Option<String>, Query),
         ("name" = Option<String>, Query),
-        ("key" = Option<String>, Query, description = "Comma-separated connection keys"),
-        ("keys" = Option<String>, Query, description = "Comma-separated connection keys (alias of key)"),
+        ("key" = Option<String>, Query, description = "Comma-separated connection keys, at most 500",
+            pattern = r"^[^,\x00]*(?:,[^,\x00]*){0,499}$"),
+        ("keys" = Option<String>, Query, description = "Comma-separated connection keys, at most 500 (alias of key; both may be given)",
+            pattern = r"^[^,\x00]*(?:,[^,\x00]*){0,499}$"),
         ("tags" = Option<String>, Query, description = "Comma-separated; a row must have all of them"),
         ("active" = Option<bool>, Query, description = "Default true"),
-        ("limit" = Option<u32>, Query, description = "Default 20, at most 1000"),
-        ("page" = Option<u64>, Query, description = "1-based"),
-        ("skip" = Option<u64>, Query, description = "0-based; wins over page"),
+        crate::list::Paging,
     ),
     responses(
         (status = 200, body = ConnectionList),
@@ -136,19 +136,13 @@ pub async fn list_connections(
         .map_err(|e: keyway_core::identity::InvalidIdentityType| {
             ApiError::bad_request("invalid_parameter", e.to_string())
         })?;
-    let keys = match (q.take_list("key"), q.take_list("keys")) {
+    let keys = match (key_list(&mut q, "key")?, key_list(&mut q, "keys")?) {
         (Some(mut a), Some(b)) => {
             a.extend(b);
             Some(a)
         }
         (a, b) => a.or(b),
     };
-    if keys.as_ref().is_some_and(|k| k.len() > MAX_KEYS) {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!("At most {MAX_KEYS} keys per request"),
-        ));
-    }
     let filter = ConnectionFilter {
         identity: q.take("identity"),
         identity_type,
@@ -177,7 +171,22 @@ pub async fn list_connections(
     )))
 }
 
+/// Comma-separated connection keys in one parameter.
 const MAX_KEYS: usize = 500;
+
+/// The keys of `key` or `keys`: at most [`MAX_KEYS`] comma-separated items, blank ones dropped.
+fn key_list(q: &mut ListQuery, name: &str) -> Result<Option<Vec<String>>, ApiError> {
+    if q.params
+        .get(name)
+        .is_some_and(|v| v.split(',').count() > MAX_KEYS)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("At most {MAX_KEYS} keys in the query parameter {name:?}"),
+        ));
+    }
+    Ok(q.take_list(name))
+}
 
 /// One of the caller's connections. Another project's or environment's answers 404, like a missing one.
 #[utoipa::path(get, path = "/v1/vault/connections/{id}", tag = "vault",
@@ -203,15 +212,20 @@ pub async fn get_connection(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportConnection {
+    /// Platform slug, e.g. `slack`.
     pub platform: String,
+    #[schema(schema_with = crate::input_schema::identity)]
     pub identity: String,
+    #[schema(value_type = crate::input_schema::IdentityType)]
     pub identity_type: String,
     /// The platform's connect-form fields by name; OAuth platforms take `accessToken`, and optionally
-    /// `refreshToken` and `expiresIn` (seconds).
-    #[schema(value_type = Object)]
+    /// `refreshToken` and `expiresIn` (seconds). Values that do not fit the platform's form are a 422.
+    #[schema(schema_with = crate::input_schema::form_values)]
     pub auth_form_data: BTreeMap<String, String>,
+    #[schema(schema_with = crate::input_schema::name)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::input_schema::tags)]
     pub tags: Vec<String>,
 }
 
@@ -274,6 +288,7 @@ pub async fn import_connection(
 #[serde(deny_unknown_fields)]
 pub struct UpdateConnection {
     /// Replaces the connection's tags.
+    #[schema(schema_with = crate::input_schema::tags)]
     pub tags: Vec<String>,
 }
 
