@@ -285,7 +285,7 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
             // The backstop above the caps `App` enforces in the JSON shape: headers, the request line.
             max_head_bytes: self.max_header_bytes + keyway_server::MAX_URI_BYTES + 16 * 1024,
-            ..Default::default()
+            linger: keyway_server::listen::Linger::default(),
         }
     }
 

@@ -80,3 +80,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonOrEmpty<T> {
         })
     }
 }
+
+/// Whether a body error is `http_body_util::Limited` refusing a body over its limit (a 413, however deep
+/// in the error's chain).
+pub fn is_length_limit(e: &axum::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}

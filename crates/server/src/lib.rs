@@ -118,12 +118,12 @@ impl tower::Service<axum::extract::Request> for App {
         if let Some(refused) = oversized_head(&request, self.state.settings.max_header_bytes) {
             return Box::pin(std::future::ready(Ok(refused)));
         }
-        if let Some(peer) = self.peer {
-            request.extensions_mut().insert(auth::PeerAddr(peer));
-        }
         if routes::passthrough::is_passthrough(request.uri().path()) {
             Box::pin(routes::passthrough::serve(self.state.clone(), request).map(Ok))
         } else {
+            if let Some(peer) = self.peer {
+                request.extensions_mut().insert(auth::PeerAddr(peer));
+            }
             Box::pin(tower::ServiceExt::oneshot(self.router.clone(), request))
         }
     }

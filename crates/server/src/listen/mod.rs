@@ -43,17 +43,6 @@ pub struct Limits {
     pub linger: Linger,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_connections: 10_000,
-            header_read_timeout: Duration::from_secs(20),
-            max_head_bytes: 128 * 1024,
-            linger: Linger::default(),
-        }
-    }
-}
-
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets open connections
 /// finish their requests (idle ones are closed at once), and returns when all have closed.
 pub async fn serve(

@@ -125,7 +125,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 async fn checked_message(body: Body) -> Result<Bytes, Response> {
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(e) if is_length_limit(&e) => {
+        Err(e) if crate::extract::is_length_limit(&e) => {
             return Err(ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE).into_response())
         }
         Err(_) => {
@@ -163,15 +163,4 @@ async fn checked_message(body: Body) -> Result<Bytes, Response> {
     // Already the protocol's own error shape: not to be rewritten into the API's.
     response.extensions_mut().insert(KeepBody);
     Err(response)
-}
-
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        next = err.source();
-    }
-    false
 }

@@ -191,7 +191,7 @@ pub async fn forward(
                 Ok(chunk) => {
                     counted_in.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 }
-                Err(e) if is_length_limit(e) => flag.store(true, Ordering::Relaxed),
+                Err(e) if crate::extract::is_length_limit(e) => flag.store(true, Ordering::Relaxed),
                 Err(_) => {}
             });
         client::streamed(idle_limited(counted, idle))
@@ -268,17 +268,6 @@ pub async fn forward(
     *response.headers_mut() = upstream.headers;
     response.extensions_mut().insert(KeepBody);
     Ok(response)
-}
-
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        next = err.source();
-    }
-    false
 }
 
 /// Ends a body stream with an error when no chunk arrives for `idle`; stops after the first error.
